@@ -1,0 +1,23 @@
+namespace AddCowMount.Core.Alignment;
+
+/// <summary>
+/// A byte-addressed virtual disk: what every mount layer and view reads and writes.
+/// Implementations are safe to call from many threads at once.
+/// </summary>
+public interface IDisk : IDisposable
+{
+    /// <summary>Size of the disk in bytes.</summary>
+    long Length { get; }
+
+    /// <summary>False for a read-only disk; <see cref="Write"/> then throws <see cref="UnauthorizedAccessException"/>.</summary>
+    bool CanWrite { get; }
+
+    /// <summary>Reads exactly <c>buffer.Length</c> bytes at <paramref name="offset"/>; the range must lie inside the disk.</summary>
+    void Read(long offset, Span<byte> buffer);
+
+    /// <summary>Writes all of <paramref name="data"/> at <paramref name="offset"/>; the range must lie inside the disk.</summary>
+    void Write(long offset, ReadOnlySpan<byte> data);
+
+    /// <summary>Makes every write acknowledged before this call durable.</summary>
+    void Flush();
+}
