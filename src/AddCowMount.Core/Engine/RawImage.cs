@@ -1,0 +1,60 @@
+using AddCowMount.Core.Storage;
+
+namespace AddCowMount.Core.Engine;
+
+/// <summary>A raw disk file used as a backing layer (or as the target of commit).</summary>
+public sealed class RawImage : ISectorDevice
+{
+    private readonly IStorageFile _file;
+
+    public RawImage(IStorageFile file)
+    {
+        _file = file;
+        Length = file.Length;
+    }
+
+    public string Path => _file.Path;
+
+    public string FormatName => "raw";
+
+    public long Length { get; private set; }
+
+    public long SectorCount => (Length + ISectorDevice.SectorSize - 1) / ISectorDevice.SectorSize;
+
+    public bool IsWritable => _file.CanWrite;
+
+    public ISectorDevice? Backing => null;
+
+    public void ReadSectors(long sector, Span<byte> buffer)
+    {
+        long offset = sector * ISectorDevice.SectorSize;
+        int read = offset >= Length ? 0 : _file.Read(offset, buffer[..(int)Math.Min(buffer.Length, Length - offset)]);
+        buffer[read..].Clear();
+    }
+
+    public void WriteSectors(long sector, ReadOnlySpan<byte> data)
+    {
+        if (!IsWritable)
+        {
+            throw new UnauthorizedAccessException($"{Path} is open read-only");
+        }
+
+        long offset = sector * ISectorDevice.SectorSize;
+        _file.Write(offset, data);
+        Length = Math.Max(Length, offset + data.Length);
+    }
+
+    /// <summary>Grows the file (sparse) so it holds at least <paramref name="length"/> bytes.</summary>
+    public void EnsureLength(long length)
+    {
+        if (length > Length)
+        {
+            _file.SetLength(length);
+            Length = length;
+        }
+    }
+
+    public void Flush() => _file.Flush();
+
+    public void Dispose() => _file.Dispose();
+}

@@ -1,0 +1,162 @@
+using System.Runtime.InteropServices;
+using AddCowMount.Core.Format;
+using Microsoft.Win32.SafeHandles;
+
+namespace AddCowMount.Core.Storage;
+
+/// <summary>Real files through <see cref="RandomAccess"/>; locks through share modes (Windows) or flock (Unix, done by .NET).</summary>
+public sealed class FileStorage : IStorageProvider
+{
+    public static FileStorage Instance { get; } = new();
+
+    public IStorageFile Open(string path, bool writable, StorageLock lockMode)
+    {
+        if (writable && lockMode == StorageLock.None)
+        {
+            throw new ArgumentException("A writable open must take a lock.", nameof(lockMode));
+        }
+
+        SafeFileHandle handle;
+        try
+        {
+            if (lockMode == StorageLock.None && !OperatingSystem.IsWindows())
+            {
+                handle = UnixOpenWithoutLock(path);
+            }
+            else
+            {
+                FileShare share = lockMode switch
+                {
+                    StorageLock.Exclusive => FileShare.None,
+                    StorageLock.Shared => FileShare.Read,
+                    _ => FileShare.ReadWrite | FileShare.Delete,
+                };
+                handle = File.OpenHandle(path, FileMode.Open, writable ? FileAccess.ReadWrite : FileAccess.Read, share);
+            }
+        }
+        catch (IOException ex) when (ex is not FileNotFoundException and not DirectoryNotFoundException && IsSharingViolation(ex))
+        {
+            throw new AddCowException(AddCowError.InUse, path,
+                $"{path}: in use by another process{LockHolders.Describe(path)}", ex);
+        }
+
+        return new RandomAccessFile(path, handle, writable);
+    }
+
+    public IStorageFile CreateNew(string path)
+    {
+        SafeFileHandle handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+        return new RandomAccessFile(path, handle, writable: true);
+    }
+
+    public bool Exists(string path) => File.Exists(path);
+
+    public void Delete(string path) => File.Delete(path);
+
+    public void Move(string sourcePath, string destinationPath, bool overwrite) =>
+        File.Move(sourcePath, destinationPath, overwrite);
+
+    public string IdentityOf(string path)
+    {
+        string full = Path.GetFullPath(path);
+        try
+        {
+            FileSystemInfo? target = File.ResolveLinkTarget(full, returnFinalTarget: true);
+            if (target is not null)
+            {
+                full = target.FullName;
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        return OperatingSystem.IsWindows() ? full.ToUpperInvariant() : full;
+    }
+
+    private static bool IsSharingViolation(IOException ex)
+    {
+        // Windows: ERROR_SHARING_VIOLATION / ERROR_LOCK_VIOLATION. Unix: .NET reports a refused flock as
+        // EWOULDBLOCK mapped to the same sharing-violation HResult.
+        const int sharingViolation = unchecked((int)0x80070020);
+        const int lockViolation = unchecked((int)0x80070021);
+        return ex.HResult is sharingViolation or lockViolation or 11 or 35;
+    }
+
+    private static SafeFileHandle UnixOpenWithoutLock(string path)
+    {
+        // File.OpenHandle always takes a flock on Unix; --force-share must not, so open(2) directly.
+        const int O_RDONLY = 0;
+        const int O_CLOEXEC = 0x80000; // Linux; macOS uses 0x1000000 but the flag is advisory here
+        int fd = Native.Open(path, O_RDONLY | (OperatingSystem.IsLinux() ? O_CLOEXEC : 0));
+        if (fd < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == 2)
+            {
+                throw new FileNotFoundException($"Could not find file '{path}'.", path);
+            }
+
+            if (errno == 13)
+            {
+                throw new UnauthorizedAccessException($"Access to the path '{path}' is denied.");
+            }
+
+            throw new IOException($"open {path} failed (errno {errno})");
+        }
+
+        return new SafeFileHandle(fd, ownsHandle: true);
+    }
+
+    private sealed class RandomAccessFile : IStorageFile
+    {
+        private readonly SafeFileHandle _handle;
+
+        public RandomAccessFile(string path, SafeFileHandle handle, bool writable)
+        {
+            Path = path;
+            _handle = handle;
+            CanWrite = writable;
+        }
+
+        public string Path { get; }
+
+        public bool CanWrite { get; }
+
+        public long Length => RandomAccess.GetLength(_handle);
+
+        public int Read(long offset, Span<byte> buffer)
+        {
+            int total = 0;
+            while (total < buffer.Length)
+            {
+                int n = RandomAccess.Read(_handle, buffer[total..], offset + total);
+                if (n == 0)
+                {
+                    break;
+                }
+
+                total += n;
+            }
+
+            return total;
+        }
+
+        public void Write(long offset, ReadOnlySpan<byte> data) => RandomAccess.Write(_handle, data, offset);
+
+        public void SetLength(long length) => RandomAccess.SetLength(_handle, length);
+
+        public void Flush() => RandomAccess.FlushToDisk(_handle);
+
+        public void Dispose() => _handle.Dispose();
+    }
+}
+
+internal static partial class Native
+{
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    internal static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "stat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    internal static unsafe partial int Stat(string path, byte* buffer);
+}
