@@ -1,0 +1,234 @@
+using System.Buffers;
+using AddCowMount.Core.Engine;
+using AddCowMount.Core.Format;
+
+namespace AddCowMount.Core.Operations;
+
+/// <summary>Progress of a long operation: bytes done of a total.</summary>
+public readonly record struct OperationProgress(long Done, long Total);
+
+/// <summary>Whole-image operations of the CLI: commit, stream, rebase, composed-disk copy.</summary>
+public static class ImageOperations
+{
+    internal const int ChunkSectors = 2048; // 1 MiB
+    private const long FlushEveryBytes = 256L * 1024 * 1024;
+
+    /// <summary>
+    /// Copies every allocated sector into the backing file, makes it durable, and only then clears the
+    /// bitmap (persisted and synced). A crash before the clear leaves the data in both layers, so running
+    /// commit again is safe. The image must be opened with <see cref="ImageOpenOptions.WritableBacking"/>.
+    /// </summary>
+    public static long Commit(AddCowImage image, IProgress<OperationProgress>? progress = null, CancellationToken cancel = default)
+    {
+        ISectorDevice backing = image.Backing ?? throw new AddCowException(AddCowError.BackingNotFound, image.Path,
+            $"{image.Path}: has no backing file to commit into");
+        if (!backing.IsWritable)
+        {
+            throw new AddCowException(AddCowError.ReadOnly, backing.Path, $"{backing.Path}: backing file is not open for writing");
+        }
+
+        var runs = image.AllocationRuns().Where(r => r.Allocated).ToList();
+        long total = runs.Sum(r => r.Count) * ISectorDevice.SectorSize;
+        if (backing is RawImage raw)
+        {
+            raw.EnsureLength(image.Length);
+        }
+        else if (backing is AddCowImage addCow && addCow.Length < image.Length)
+        {
+            addCow.Resize(image.Length);
+        }
+
+        long done = 0;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkSectors * ISectorDevice.SectorSize);
+        try
+        {
+            foreach ((long start, long count, bool _) in runs)
+            {
+                for (long s = start; s < start + count;)
+                {
+                    cancel.ThrowIfCancellationRequested();
+                    int n = (int)Math.Min(ChunkSectors, start + count - s);
+                    Span<byte> part = buffer.AsSpan(0, n * ISectorDevice.SectorSize);
+                    image.ReadSectors(s, part);
+                    backing.WriteSectors(s, part);
+                    s += n;
+                    done += part.Length;
+                    progress?.Report(new OperationProgress(done, total));
+                }
+            }
+
+            backing.Flush();
+            foreach ((long start, long count, bool _) in runs)
+            {
+                image.ClearAllocation(start, count);
+            }
+
+            image.Flush();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return done;
+    }
+
+    /// <summary>
+    /// Copies every still-unallocated sector from the backing chain into the image file and sets its bit,
+    /// flushing every 256 MiB: interrupted, it resumes where the last flush left it. Afterwards the image file
+    /// alone is the whole disk. Returns the bytes copied.
+    /// </summary>
+    public static long Stream(AddCowImage image, IProgress<OperationProgress>? progress = null, CancellationToken cancel = default)
+    {
+        var runs = image.AllocationRuns().Where(r => !r.Allocated).ToList();
+        long total = runs.Sum(r => r.Count) * ISectorDevice.SectorSize;
+        long done = 0, sinceFlush = 0;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkSectors * ISectorDevice.SectorSize);
+        try
+        {
+            foreach ((long start, long count, bool _) in runs)
+            {
+                for (long s = start; s < start + count;)
+                {
+                    cancel.ThrowIfCancellationRequested();
+                    int n = (int)Math.Min(ChunkSectors, start + count - s);
+                    Span<byte> part = buffer.AsSpan(0, n * ISectorDevice.SectorSize);
+                    image.ReadSectors(s, part);
+                    image.PopulateUnallocated(s, part);
+                    s += n;
+                    done += part.Length;
+                    sinceFlush += part.Length;
+                    if (sinceFlush >= FlushEveryBytes)
+                    {
+                        image.Flush();
+                        sinceFlush = 0;
+                    }
+
+                    progress?.Report(new OperationProgress(done, total));
+                }
+            }
+
+            image.Flush();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return done;
+    }
+
+    /// <summary>
+    /// Safe rebase: for every unallocated sector whose content differs between the old and the new backing,
+    /// copy the old content into the image first, so the composed disk is unchanged; then rewrite the name.
+    /// </summary>
+    public static long Rebase(AddCowImage image, string newBackingName, ISectorDevice? newBacking, string? newBackingPath,
+        IProgress<OperationProgress>? progress = null, CancellationToken cancel = default)
+    {
+        var runs = image.AllocationRuns().Where(r => !r.Allocated).ToList();
+        long total = runs.Sum(r => r.Count) * ISectorDevice.SectorSize;
+        long done = 0, copied = 0;
+        int bytes = ChunkSectors * ISectorDevice.SectorSize;
+        byte[] oldData = ArrayPool<byte>.Shared.Rent(bytes);
+        byte[] newData = ArrayPool<byte>.Shared.Rent(bytes);
+        try
+        {
+            foreach ((long start, long count, bool _) in runs)
+            {
+                for (long s = start; s < start + count;)
+                {
+                    cancel.ThrowIfCancellationRequested();
+                    int n = (int)Math.Min(ChunkSectors, start + count - s);
+                    Span<byte> oldPart = oldData.AsSpan(0, n * ISectorDevice.SectorSize);
+                    Span<byte> newPart = newData.AsSpan(0, n * ISectorDevice.SectorSize);
+                    image.ReadSectors(s, oldPart);
+                    ReadLayer(newBacking, s, newPart);
+                    for (int i = 0; i < n; i++)
+                    {
+                        Span<byte> o = oldPart.Slice(i * ISectorDevice.SectorSize, ISectorDevice.SectorSize);
+                        if (!o.SequenceEqual(newPart.Slice(i * ISectorDevice.SectorSize, ISectorDevice.SectorSize)))
+                        {
+                            image.PopulateUnallocated(s + i, o);
+                            copied += ISectorDevice.SectorSize;
+                        }
+                    }
+
+                    s += n;
+                    done += oldPart.Length;
+                    progress?.Report(new OperationProgress(done, total));
+                }
+            }
+
+            image.Flush();
+            image.SetBackingFile(newBackingName, newBackingPath);
+            image.ReplaceBacking(newBacking);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(oldData);
+            ArrayPool<byte>.Shared.Return(newData);
+        }
+
+        return copied;
+    }
+
+    /// <summary>Reads a layer's sectors, zeros past its end or when there is no layer.</summary>
+    public static void ReadLayer(ISectorDevice? layer, long sector, Span<byte> buffer)
+    {
+        if (layer is null)
+        {
+            buffer.Clear();
+            return;
+        }
+
+        long count = buffer.Length / ISectorDevice.SectorSize;
+        long inLayer = Math.Clamp(layer.SectorCount - sector, 0, count);
+        if (inLayer > 0)
+        {
+            layer.ReadSectors(sector, buffer[..(int)(inLayer * ISectorDevice.SectorSize)]);
+        }
+
+        buffer[(int)(inLayer * ISectorDevice.SectorSize)..].Clear();
+    }
+
+    /// <summary>
+    /// Copies the composed disk into a new raw file, leaving all-zero blocks as holes (sparse), optionally
+    /// followed by a trailer (a fixed VHD footer).
+    /// </summary>
+    public static void CopyToRaw(ISectorDevice source, string destination, ReadOnlySpan<byte> trailer,
+        IProgress<OperationProgress>? progress = null, CancellationToken cancel = default)
+    {
+        long length = source.SectorCount * ISectorDevice.SectorSize;
+        using var handle = File.OpenHandle(destination, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
+        RandomAccess.SetLength(handle, length + trailer.Length);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkSectors * ISectorDevice.SectorSize);
+        try
+        {
+            for (long s = 0; s < source.SectorCount;)
+            {
+                cancel.ThrowIfCancellationRequested();
+                int n = (int)Math.Min(ChunkSectors, source.SectorCount - s);
+                Span<byte> part = buffer.AsSpan(0, n * ISectorDevice.SectorSize);
+                source.ReadSectors(s, part);
+                if (part.ContainsAnyExcept((byte)0))
+                {
+                    RandomAccess.Write(handle, part, s * ISectorDevice.SectorSize);
+                }
+
+                s += n;
+                progress?.Report(new OperationProgress(s * ISectorDevice.SectorSize, length));
+            }
+
+            if (!trailer.IsEmpty)
+            {
+                RandomAccess.Write(handle, trailer, length);
+            }
+
+            RandomAccess.FlushToDisk(handle);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}
