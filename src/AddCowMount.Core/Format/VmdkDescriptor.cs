@@ -30,7 +30,11 @@ public sealed class VmdkDescriptor
     /// <summary>Builds the descriptor of a disk of <paramref name="diskSize"/> bytes stored raw in <paramref name="extentFileName"/>.</summary>
     /// <param name="extentFileName">The raw file's name, relative to the descriptor (e.g. "disk.img").</param>
     /// <param name="diskSize">Disk size in bytes; a multiple of 512.</param>
-    /// <param name="readOnly">Writes the extent as RDONLY instead of RW.</param>
+    /// <param name="readOnly">
+    /// Writes the extent as RDONLY instead of RW (for read-only mounts: VirtualBox then opens the raw file
+    /// read-only). qemu (block/vmdk.c) skips every extent that is not RW, so qemu cannot use such a descriptor;
+    /// qemu users attach the .img instead.
+    /// </param>
     /// <param name="uniqueId">Becomes ddb.uuid.image and seeds the CID.</param>
     /// <param name="adapterType">ddb.adapterType: "ide", "buslogic", "lsilogic" or "legacyESX".</param>
     public static VmdkDescriptor Create(string extentFileName, long diskSize, bool readOnly, Guid uniqueId, string adapterType = "ide")
