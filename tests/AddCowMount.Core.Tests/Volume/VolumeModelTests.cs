@@ -459,6 +459,47 @@ public sealed class VolumeModelTests
     }
 
     [TestMethod]
+    public void FlushIfDirty_ThroughTheInterface_UsesTheDirtyTracking()
+    {
+        var disk = new MemoryDisk(DiskSize);
+        using IVolume volume = CreateModel(disk);
+
+        Assert.AreEqual(VolumeStatus.Success, volume.FlushIfDirty());
+
+        Assert.AreEqual(0, disk.FlushCount);
+    }
+
+    [TestMethod]
+    public void ConcurrentWritesAndWriteBack_LoseNothing()
+    {
+        var disk = new MemoryDisk(DiskSize);
+        using var volume = CreateModel(disk);
+        var flusher = Task.Run(() =>
+        {
+            for (var i = 0; i < 200; i++)
+            {
+                Assert.AreEqual(VolumeStatus.Success, volume.FlushIfDirty());
+            }
+        });
+        Parallel.For(0, 256, i =>
+        {
+            using var handle = Open(volume, i % 2 == 0 ? "/disk.img" : "/disk.vhd", VolumeAccess.Write);
+            var data = new byte[512];
+            Array.Fill(data, (byte)i);
+            Assert.AreEqual(VolumeStatus.Success, handle.Write(i * 512L, data, out _));
+        });
+        flusher.Wait();
+        volume.FlushIfDirty();
+
+        Assert.IsFalse(volume.IsDirty);
+        var bytes = disk.ReadAll();
+        for (var i = 0; i < 256; i++)
+        {
+            Assert.IsTrue(bytes.AsSpan(i * 512, 512).IndexOfAnyExcept((byte)i) < 0, $"sector {i}");
+        }
+    }
+
+    [TestMethod]
     public void FlushIfDirty_FailedFlush_StaysDirtyAndRetries()
     {
         var disk = new MemoryDisk(DiskSize);
