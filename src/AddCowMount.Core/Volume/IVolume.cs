@@ -81,9 +81,20 @@ public interface IVolume : IDisposable
 
     /// <summary>Makes every acknowledged write to any view durable.</summary>
     VolumeStatus Flush();
+
+    /// <summary>
+    /// Dirty write-back for the mount hosts' timer: flushes only when a write happened since the last flush.
+    /// The default flushes unconditionally; <see cref="VolumeModel"/> tracks writes.
+    /// </summary>
+    VolumeStatus FlushIfDirty() => Flush();
 }
 
-/// <summary>Per-open-file state. Reads past the end return fewer bytes; writes past the end are refused.</summary>
+/// <summary>
+/// Per-open-file state. Reads past the end return fewer bytes (0 at the end); writes that end past the end are
+/// refused with <see cref="VolumeStatus.InvalidParameter"/> and write nothing. A caller that must accept such
+/// writes (Dokan paging I/O) clamps the data to <see cref="VolumeNode.Length"/> first
+/// (<see cref="VolumeModel.ClampToLength"/>) and reports the clamped count.
+/// </summary>
 public interface IVolumeHandle : IDisposable
 {
     VolumeNode Node { get; }
