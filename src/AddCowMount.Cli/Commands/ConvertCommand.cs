@@ -52,6 +52,17 @@ internal static class ConvertCommand
         return command;
     }
 
-    internal static Func<AddCowImage, byte[]> VpcTrailer { get; set; } =
-        _ => throw new NotSupportedException("VHD output is not available in this build");
+    /// <summary>A fixed-VHD footer for the composed disk, with the same stable id the mounted .vhd view shows.</summary>
+    private static byte[] VpcTrailer(AddCowImage image)
+    {
+        if (image.Length > VhdFooter.MaxDiskSize)
+        {
+            throw new AddCowException(AddCowError.InvalidArgument, image.Path,
+                $"{image.Path}: the disk ({image.Length} bytes) is larger than VHD's limit of 2040 GiB; use -O raw");
+        }
+
+        byte[] footer = new byte[VhdFooter.Size];
+        VhdFooter.Create(image.Length, VhdFooter.StableId(image.Path), File.GetCreationTimeUtc(image.Path)).WriteTo(footer);
+        return footer;
+    }
 }

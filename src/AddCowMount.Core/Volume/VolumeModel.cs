@@ -102,7 +102,9 @@ public sealed partial class VolumeModel : IVolume
         {
             try
             {
-                var descriptor = VmdkDescriptor.Create(baseName + ".img", diskLength, IsReadOnly, options.UniqueId);
+                // Always an RW extent: qemu skips every extent that is not RW (block/vmdk.c) and cannot open an
+                // RDONLY descriptor at all; on a read-only mount the file system itself refuses the writes.
+                var descriptor = VmdkDescriptor.Create(baseName + ".img", diskLength, readOnly: false, options.UniqueId);
                 files.Add(new(baseName + ".vmdk", new VmdkDescriptorView(baseName + ".vmdk", descriptor), created, created));
             }
             catch (ArgumentException ex)

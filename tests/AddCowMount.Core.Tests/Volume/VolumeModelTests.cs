@@ -288,7 +288,7 @@ public sealed class VolumeModelTests
 
         volume.List("/", out var entries);
         Assert.IsTrue(entries.All(e => e.IsReadOnly));
-        StringAssert.Contains(System.Text.Encoding.ASCII.GetString(ReadAll(volume, "/disk.vmdk")), "RDONLY ");
+        StringAssert.Contains(System.Text.Encoding.ASCII.GetString(ReadAll(volume, "/disk.vmdk")), "\nRW ");
     }
 
     [TestMethod]
