@@ -31,20 +31,8 @@ internal static class FuseOptionBuilder
             parts.Add("allow_other");
         }
 
-        switch (options.CacheMode)
-        {
-            case FuseCacheMode.DirectIo:
-                parts.Add("direct_io");
-                break;
-            case FuseCacheMode.KernelCache:
-                parts.Add("kernel_cache");
-                break;
-            case FuseCacheMode.PageCache:
-                break;
-            default:
-                throw new ArgumentOutOfRangeException(nameof(options), options.CacheMode, "Unknown cache mode.");
-        }
-
+        // The cache mode is not an option string: libfuse 3.14 no longer parses "-o direct_io"; init sets
+        // fuse_config.direct_io / kernel_cache instead (see ApplyCacheMode).
         string timeout = options.AttributeTimeoutSeconds.ToString("0.###", CultureInfo.InvariantCulture);
         parts.Add("attr_timeout=" + timeout);
         parts.Add("entry_timeout=" + timeout);
@@ -56,8 +44,18 @@ internal static class FuseOptionBuilder
     public static IReadOnlyList<string> BuildArguments(FuseMountOptions options) =>
         [ProgramName, "-o", BuildOptionString(options)];
 
+    /// <summary>The fuse_config flags for a cache mode: (direct_io, kernel_cache).</summary>
+    public static (bool DirectIo, bool KernelCache) CacheFlags(FuseCacheMode mode) => mode switch
+    {
+        FuseCacheMode.DirectIo => (true, false),
+        FuseCacheMode.KernelCache => (false, true),
+        FuseCacheMode.PageCache => (false, false),
+        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Unknown cache mode."),
+    };
+
     private static void Validate(FuseMountOptions options)
     {
+        _ = CacheFlags(options.CacheMode);
         ValidateName(options.FileSystemName, nameof(options.FileSystemName));
         ValidateName(options.SubType, nameof(options.SubType));
         if (options.MaxRead is < 4096 or > FuseMountOptions.KernelMaxTransfer)

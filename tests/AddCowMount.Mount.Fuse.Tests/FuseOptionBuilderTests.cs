@@ -9,7 +9,7 @@ public sealed class FuseOptionBuilderTests
         string options = FuseOptionBuilder.BuildOptionString(new FuseMountOptions());
 
         Assert.AreEqual(
-            "fsname=addcow,subtype=addcow,default_permissions,max_read=1048576,direct_io,attr_timeout=1,entry_timeout=1,negative_timeout=0",
+            "fsname=addcow,subtype=addcow,default_permissions,max_read=1048576,attr_timeout=1,entry_timeout=1,negative_timeout=0",
             options);
     }
 
@@ -28,17 +28,20 @@ public sealed class FuseOptionBuilderTests
         string text = FuseOptionBuilder.BuildOptionString(options);
 
         CollectionAssert.AreEqual(
-            new[] { "fsname=addcow", "subtype=addcow", "default_permissions", "max_read=131072", "ro", "allow_other", "kernel_cache", "attr_timeout=0.5", "entry_timeout=0.5", "negative_timeout=0" },
+            new[] { "fsname=addcow", "subtype=addcow", "default_permissions", "max_read=131072", "ro", "allow_other", "attr_timeout=0.5", "entry_timeout=0.5", "negative_timeout=0" },
             text.Split(','));
     }
 
     [TestMethod]
-    public void PageCache_AddsNeitherCacheOption()
+    [DataRow(FuseCacheMode.DirectIo, true, false)]
+    [DataRow(FuseCacheMode.KernelCache, false, true)]
+    [DataRow(FuseCacheMode.PageCache, false, false)]
+    public void CacheMode_BecomesConfigFlagsNotOptions(FuseCacheMode mode, bool directIo, bool kernelCache)
     {
-        string text = FuseOptionBuilder.BuildOptionString(new FuseMountOptions { CacheMode = FuseCacheMode.PageCache });
+        string text = FuseOptionBuilder.BuildOptionString(new FuseMountOptions { CacheMode = mode });
 
-        Assert.DoesNotContain("direct_io", text);
-        Assert.DoesNotContain("kernel_cache", text);
+        Assert.AreEqual((directIo, kernelCache), FuseOptionBuilder.CacheFlags(mode));
+        Assert.DoesNotContain("direct_io", text, "libfuse 3.14 rejects -o direct_io");
     }
 
     [TestMethod]

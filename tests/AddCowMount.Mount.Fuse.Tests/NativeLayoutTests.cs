@@ -42,6 +42,11 @@ public sealed class NativeLayoutTests
         Assert.AreEqual(128, Marshal.SizeOf<FuseConnInfo>());
         Assert.AreEqual(8, (int)Marshal.OffsetOf<FuseConnInfo>(nameof(FuseConnInfo.MaxWrite)));
         Assert.AreEqual(12, (int)Marshal.OffsetOf<FuseConnInfo>(nameof(FuseConnInfo.MaxRead)));
+        Assert.AreEqual(128, Marshal.SizeOf<FuseConfig>());
+        Assert.AreEqual(40, (int)Marshal.OffsetOf<FuseConfig>(nameof(FuseConfig.AttrTimeout)));
+        Assert.AreEqual(72, (int)Marshal.OffsetOf<FuseConfig>(nameof(FuseConfig.DirectIo)));
+        Assert.AreEqual(76, (int)Marshal.OffsetOf<FuseConfig>(nameof(FuseConfig.KernelCache)));
+        Assert.AreEqual(80, (int)Marshal.OffsetOf<FuseConfig>(nameof(FuseConfig.AutoCache)));
         Assert.AreEqual(40, Marshal.SizeOf<FuseContext>());
         Assert.AreEqual(24, (int)Marshal.OffsetOf<FuseContext>(nameof(FuseContext.PrivateData)));
         Assert.AreEqual(336, (int)FuseOperations.Size);

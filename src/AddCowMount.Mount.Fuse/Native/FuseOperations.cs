@@ -38,7 +38,7 @@ internal static unsafe class FuseOperations
         table[(int)FuseOperationSlot.Release] = (IntPtr)(delegate* unmanaged[Cdecl]<byte*, FuseFileInfo*, int>)&Release;
         table[(int)FuseOperationSlot.Fsync] = (IntPtr)(delegate* unmanaged[Cdecl]<byte*, int, FuseFileInfo*, int>)&Fsync;
         table[(int)FuseOperationSlot.ReadDir] = (IntPtr)(delegate* unmanaged[Cdecl]<byte*, void*, IntPtr, long, FuseFileInfo*, int, int>)&ReadDir;
-        table[(int)FuseOperationSlot.Init] = (IntPtr)(delegate* unmanaged[Cdecl]<FuseConnInfo*, void*, void*>)&Init;
+        table[(int)FuseOperationSlot.Init] = (IntPtr)(delegate* unmanaged[Cdecl]<FuseConnInfo*, FuseConfig*, void*>)&Init;
         table[(int)FuseOperationSlot.Destroy] = (IntPtr)(delegate* unmanaged[Cdecl]<void*, void>)&Destroy;
         table[(int)FuseOperationSlot.Access] = (IntPtr)(delegate* unmanaged[Cdecl]<byte*, int, int>)&Access;
         table[(int)FuseOperationSlot.Create] = (IntPtr)(delegate* unmanaged[Cdecl]<byte*, uint, FuseFileInfo*, int>)&Create;
@@ -503,7 +503,7 @@ internal static unsafe class FuseOperations
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static void* Init(FuseConnInfo* connection, void* config)
+    private static void* Init(FuseConnInfo* connection, FuseConfig* config)
     {
         // Whatever init returns becomes fuse_context.private_data for every later callback: hand back the GCHandle.
         IntPtr privateData = IntPtr.Zero;
@@ -518,6 +518,14 @@ internal static unsafe class FuseOperations
                 // libfuse clamps max_write to its buffer (1 MiB); max_read must equal the max_read mount option.
                 connection->MaxWrite = (uint)adapter.Options.MaxWrite;
                 connection->MaxRead = (uint)adapter.Options.MaxRead;
+                if (config != null)
+                {
+                    (bool directIo, bool kernelCache) = FuseOptionBuilder.CacheFlags(adapter.Options.CacheMode);
+                    config->DirectIo = directIo ? 1 : 0;
+                    config->KernelCache = kernelCache ? 1 : 0;
+                    config->AutoCache = 0;
+                }
+
                 adapter.OnInit(connection->ProtoMajor, connection->ProtoMinor, connection->MaxWrite, connection->MaxRead);
             }
         }

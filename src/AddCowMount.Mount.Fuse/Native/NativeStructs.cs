@@ -85,6 +85,16 @@ internal struct FuseConnInfo
     [FieldOffset(24)] public uint Want;
 }
 
+/// <summary>struct fuse_config (128 bytes); init may change it before the first request.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 128)]
+internal struct FuseConfig
+{
+    [FieldOffset(40)] public double AttrTimeout;
+    [FieldOffset(72)] public int DirectIo;
+    [FieldOffset(76)] public int KernelCache;
+    [FieldOffset(80)] public int AutoCache;
+}
+
 /// <summary>struct fuse_context (40 bytes), per request thread.</summary>
 [StructLayout(LayoutKind.Explicit, Size = 40)]
 internal struct FuseContext
