@@ -263,6 +263,38 @@ public sealed class FuseMountIntegrationTests
     }
 
     [TestMethod]
+    public void RealTools_MkfsFioQemuImg_WorkOnTheMountedImage()
+    {
+        using var mounted = new MountedVolume();
+        string disk = mounted.PathOf(InMemoryVolume.DiskPath);
+
+        ToolResult mkfs = Tool.Run("mkfs.ext4", "-F", "-q", "-E", "nodiscard", disk);
+        Assert.AreEqual(0, mkfs.ExitCode, mkfs.Error);
+        ToolResult fsck = Tool.Run("e2fsck", "-fn", disk);
+        Assert.AreEqual(0, fsck.ExitCode, fsck.Output + fsck.Error);
+        Assert.AreEqual(0xEF53, BitConverter.ToUInt16(mounted.Volume.Disk, 1024 + 56), "the ext4 superblock magic is in the volume's bytes");
+
+        ToolResult fio = Tool.Run(
+            "fio", "--name=verify", $"--filename={disk}", "--rw=randwrite", "--bs=64k", "--size=4M", "--offset=4M",
+            "--direct=1", "--ioengine=psync", "--numjobs=1", "--verify=crc32c", "--do_verify=1", "--output-format=terse");
+        Assert.AreEqual(0, fio.ExitCode, fio.Output + fio.Error);
+
+        string copy = Path.Combine(Path.GetTempPath(), $"addcow-qemu-{Guid.NewGuid():N}.raw");
+        try
+        {
+            ToolResult convert = Tool.Run("qemu-img", "convert", "-f", "raw", "-O", "raw", "-T", "none", disk, copy);
+            Assert.AreEqual(0, convert.ExitCode, convert.Error);
+            CollectionAssert.AreEqual(mounted.Volume.Disk, File.ReadAllBytes(copy));
+            ToolResult compare = Tool.Run("qemu-img", "compare", "-f", "raw", "-F", "raw", disk, copy);
+            Assert.AreEqual(0, compare.ExitCode, compare.Output + compare.Error);
+        }
+        finally
+        {
+            File.Delete(copy);
+        }
+    }
+
+    [TestMethod]
     public void Start_OnMissingFolder_FailsClearly()
     {
         FuseTestEnvironment.Require();

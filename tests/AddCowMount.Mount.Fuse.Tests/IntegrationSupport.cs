@@ -32,7 +32,15 @@ internal sealed class MountedVolume : IDisposable
         Folder = Directory.CreateTempSubdirectory("addcow-fuse-").FullName;
         Volume = new InMemoryVolume();
         Mount = new FuseMount();
-        Mount.Start(Volume, Folder, new FuseMountOptions { ReadOnly = readOnly, CacheMode = cacheMode });
+        try
+        {
+            Mount.Start(Volume, Folder, new FuseMountOptions { ReadOnly = readOnly, CacheMode = cacheMode });
+        }
+        catch
+        {
+            Directory.Delete(Folder);
+            throw;
+        }
     }
 
     public string Folder { get; }
