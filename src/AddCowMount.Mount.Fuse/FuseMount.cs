@@ -191,7 +191,8 @@ public sealed partial class FuseMount : IDisposable
 
         if (!_completion.Task.Wait(_options.Timeout))
         {
-            throw new FuseMountException($"The FUSE loop for '{mountPoint}' did not end within {_options.Timeout} after unmounting.");
+            throw new FuseMountException(
+                $"'{mountPoint}' was detached, but files opened through it are still in use; the mount ends when they are closed (Completion then completes).");
         }
     }
 

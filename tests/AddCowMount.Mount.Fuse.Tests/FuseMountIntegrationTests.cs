@@ -190,6 +190,33 @@ public sealed class FuseMountIntegrationTests
     }
 
     [TestMethod]
+    public void Stop_WhileAFileIsOpen_DetachesAndEndsWhenItCloses()
+    {
+        FuseTestEnvironment.Require();
+        string folder = Directory.CreateTempSubdirectory("addcow-fuse-").FullName;
+        try
+        {
+            var volume = new InMemoryVolume();
+            using var mount = new FuseMount();
+            mount.Start(volume, folder, new FuseMountOptions { Timeout = TimeSpan.FromSeconds(3) });
+            var handle = File.OpenHandle(Path.Combine(folder, "disk.img"));
+
+            var error = Assert.ThrowsExactly<FuseMountException>(mount.Stop);
+
+            StringAssert.Contains(error.Message, "still in use");
+            Assert.IsNull(MountTable.Find(folder), "the busy mount was detached from the namespace");
+            Assert.IsFalse(mount.Completion.IsCompleted);
+            handle.Dispose();
+            Assert.IsTrue(mount.WaitForExit(TimeSpan.FromSeconds(30)), "closing the last file ends the loop");
+            Assert.AreEqual(0, volume.OpenHandles);
+        }
+        finally
+        {
+            Directory.Delete(folder);
+        }
+    }
+
+    [TestMethod]
     public void ExternalFusermountUnmount_EndsWaitForExit()
     {
         FuseTestEnvironment.Require();
