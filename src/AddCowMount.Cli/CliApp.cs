@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using AddCowMount.Cli.Commands;
 using AddCowMount.Cli.Output;
 using AddCowMount.Core.Format;
@@ -21,16 +22,11 @@ public static class CliApp
         root.Subcommands.Add(ResizeCommand.Build(context));
         root.Subcommands.Add(StreamCommand.Build(context));
         root.Subcommands.Add(IoCommand.Build(context));
-        foreach (Command command in ExtraCommands(context))
-        {
-            root.Subcommands.Add(command);
-        }
-
+        root.Subcommands.Add(MountCommand.Build(context));
+        root.Subcommands.Add(UnmountCommand.Build(context));
+        root.Subcommands.Add(ListCommand.Build(context));
         return root;
     }
-
-    /// <summary>Verbs added by other parts (mounting).</summary>
-    public static Func<CliContext, IEnumerable<Command>> ExtraCommands { get; set; } = _ => [];
 
     public static int Run(string[] args, CliContext context)
     {
@@ -38,7 +34,9 @@ public static class CliApp
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            context.Error.WriteLine($"addcow: {parsed.Errors[0].Message}");
+            // One line: an unknown word says most, otherwise the first problem.
+            ParseError error = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parsed.Errors[0];
+            context.Error.WriteLine($"addcow: {error.Message}");
             context.Error.WriteLine("Try 'addcow --help' for more information.");
             return ExitCodes.Usage;
         }

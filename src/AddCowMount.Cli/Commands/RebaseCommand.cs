@@ -23,22 +23,21 @@ internal static class RebaseCommand
             AddCowHeader.ValidateName(newName, "backing file");
             string? newPath = newName.Length == 0 ? null : PathPolicy.Resolve(newName, path, allowUnsafe, "backing file");
             bool unsafeRebase = result.GetValue(unsafeMode);
-            using AddCowImage image = ImageOpening.OpenForWriting(path, allowUnsafe, context, noBacking: unsafeRebase);
-            ISectorDevice? newBacking = null;
             if (newPath is not null)
             {
-                if (!File.Exists(newPath))
-                {
-                    throw new AddCowException(AddCowError.BackingNotFound, newPath, $"{newPath}: new backing file not found");
-                }
+                EnsureNoLoop(newPath, path, allowUnsafe);
+            }
 
+            using AddCowImage image = ImageOpening.OpenForWriting(path, allowUnsafe, context, noBacking: unsafeRebase);
+            ISectorDevice? newBacking = null;
+            if (newPath is not null && !unsafeRebase)
+            {
                 // Open the new chain through a throwaway overlay-less open: a raw or add-cow file, read-only.
                 newBacking = OpenBacking(newPath, path, allowUnsafe, context);
             }
 
             if (unsafeRebase)
             {
-                newBacking?.Dispose();
                 image.SetBackingFile(newName, newPath);
                 context.Out.WriteLine($"Backing file of {path} set to '{newName}' (unsafe: content not compared).");
                 return ExitCodes.Ok;
@@ -49,6 +48,48 @@ internal static class RebaseCommand
             return ExitCodes.Ok;
         });
         return command;
+    }
+
+    /// <summary>Walks the new chain's headers (no locks, nothing opened for data) and refuses one that reaches the image.</summary>
+    private static void EnsureNoLoop(string backingPath, string imagePath, bool allowUnsafe)
+    {
+        if (!File.Exists(backingPath))
+        {
+            throw new AddCowException(AddCowError.BackingNotFound, backingPath, $"{backingPath}: new backing file not found");
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal) { imagePath };
+        string current = backingPath;
+        for (int depth = 0; depth < 16; depth++)
+        {
+            if (!seen.Add(Path.GetFullPath(current)))
+            {
+                throw new AddCowException(AddCowError.ChainLoop, imagePath, $"{imagePath}: backing '{backingPath}' would make the chain loop through {current}");
+            }
+
+            byte[] magic = new byte[8];
+            using (var probe = File.OpenRead(current))
+            {
+                if (probe.Read(magic) < 8 || !AddCowHeader.HasMagic(magic))
+                {
+                    return;
+                }
+            }
+
+            AddCowHeader header = AddCowImage.ReadHeader(current);
+            if (header.BackingFile.Length == 0)
+            {
+                return;
+            }
+
+            current = PathPolicy.Resolve(header.BackingFile, current, allowUnsafe, "backing file");
+            if (!File.Exists(current))
+            {
+                return;
+            }
+        }
+
+        throw new AddCowException(AddCowError.ChainTooDeep, imagePath, $"{imagePath}: the new backing chain is deeper than 16 layers");
     }
 
     private static ISectorDevice OpenBacking(string backingPath, string imagePath, bool allowUnsafe, CliContext context)

@@ -38,7 +38,13 @@ internal sealed class VolumeHandle(VolumeModel model, VolumeModel.Entry entry, V
 
     public VolumeStatus Flush() => IsDisposed ? VolumeStatus.InvalidParameter : model.FlushDisk(entry.Name);
 
-    public void Dispose() => Interlocked.Exchange(ref _disposed, 1);
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            model.HandleClosed();
+        }
+    }
 
     private bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 }

@@ -47,6 +47,7 @@ public sealed partial class VolumeModel : IVolume
     private readonly Entry _root;
     private readonly Entry[] _files;
     private int _dirty;
+    private int _openHandles;
     private int _disposed;
 
     public VolumeModel(IDisk disk, VolumeModelOptions options, ILogger<VolumeModel> logger)
@@ -139,6 +140,11 @@ public sealed partial class VolumeModel : IVolume
     /// <summary>The id given in the options (VHD unique id, VMDK image uuid).</summary>
     public Guid UniqueId { get; }
 
+    /// <summary>Handles opened and not yet closed: a mount with open handles is not unmounted without force.</summary>
+    public int OpenHandleCount => Volatile.Read(ref _openHandles);
+
+    internal void HandleClosed() => Interlocked.Decrement(ref _openHandles);
+
     /// <summary>True when a write reached the disk since the last successful flush.</summary>
     public bool IsDirty => Volatile.Read(ref _dirty) != 0;
 
@@ -201,6 +207,7 @@ public sealed partial class VolumeModel : IVolume
         }
 
         handle = new VolumeHandle(this, entry!, access);
+        Interlocked.Increment(ref _openHandles);
         LogOpened(_logger, entry!.Name, access);
         return VolumeStatus.Success;
     }

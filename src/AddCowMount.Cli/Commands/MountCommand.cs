@@ -1,0 +1,178 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using AddCowMount.Cli.Output;
+using AddCowMount.Cli.Platform;
+using AddCowMount.Core.Format;
+using AddCowMount.Core.Hosting;
+
+namespace AddCowMount.Cli.Commands;
+
+/// <summary>
+/// <c>addcow mount [--read-only] IMG MOUNTPOINT</c>: serves the composed disk as NAME.img / NAME.vhd / NAME.vmdk
+/// until unmounted (SIGINT/SIGTERM or <c>addcow unmount</c> flush and unmount cleanly). <c>--background</c>
+/// starts the same command as a detached process and returns once the mount is ready.
+/// </summary>
+internal static class MountCommand
+{
+    private const string ReadyLine = "addcow-mount-ready";
+
+    public static Command Build(CliContext context)
+    {
+        var readOnly = new Option<bool>("--read-only", "-r") { Description = "Refuse every write to the disk" };
+        var background = new Option<bool>("--background") { Description = "Return once mounted; the mount lives on in a background process" };
+        var copyOnRead = new Option<bool>("--copy-on-read") { Description = "Copy backing data into the image file as it is read" };
+        var allowOther = new Option<bool>("--allow-other") { Description = "Let other users access the mount (Linux; off by default)" };
+        var unsafePaths = CommonOptions.AllowUnsafePaths();
+        var child = new Option<bool>("--serve-detached") { Hidden = true };
+        var img = new Argument<string>("IMG") { Description = "The add-cow file" };
+        var mountPoint = new Argument<string>("MOUNTPOINT") { Description = "An empty folder (Linux/Windows) or a drive letter such as X: (Windows)" };
+        var command = new Command("mount", "Expose the composed disk as files on a virtual drive or folder")
+        {
+            readOnly, background, copyOnRead, allowOther, unsafePaths, child, img, mountPoint,
+        };
+        command.SetAction(result =>
+        {
+            var request = new MountRequest
+            {
+                ImagePath = Path.GetFullPath(result.GetValue(img)!),
+                MountPoint = result.GetValue(mountPoint)!,
+                ReadOnly = result.GetValue(readOnly),
+                CopyOnRead = result.GetValue(copyOnRead),
+                AllowOther = result.GetValue(allowOther),
+                AllowUnsafePaths = result.GetValue(unsafePaths),
+            };
+            if (request.ReadOnly && request.CopyOnRead)
+            {
+                throw new UsageException("--copy-on-read writes to the image file; it cannot go with --read-only");
+            }
+
+            if (result.GetValue(background))
+            {
+                var childArgs = new List<string>();
+                if (request.ReadOnly) { childArgs.Add("--read-only"); }
+                if (request.CopyOnRead) { childArgs.Add("--copy-on-read"); }
+                if (request.AllowOther) { childArgs.Add("--allow-other"); }
+                if (request.AllowUnsafePaths) { childArgs.Add("--allow-unsafe-paths"); }
+                childArgs.Add(request.ImagePath);
+                childArgs.Add(Path.GetFullPath(request.MountPoint));
+                return StartInBackground(context, childArgs);
+            }
+
+            return Serve(context, request, detached: result.GetValue(child));
+        });
+        return command;
+    }
+
+    private static int Serve(CliContext context, MountRequest request, bool detached)
+    {
+        IMountBackend backend = MountBackends.Create(context.LoggerFactory);
+        using var host = new MountHost(request, backend, new MountRegistry(), context.LoggerFactory);
+        host.Start();
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        using PosixSignalRegistration? sighup = OperatingSystem.IsWindows() ? null : PosixSignalRegistration.Create(PosixSignal.SIGHUP, Ignore);
+        MountRecord record = host.Record!;
+        if (detached)
+        {
+            context.Out.WriteLine(ReadyLine);
+            context.Out.Flush();
+            DetachConsole();
+        }
+        else
+        {
+            context.Out.WriteLine($"Mounted {record.Image} at {record.MountPoint} (pid {record.Pid}){(record.ReadOnly ? ", read-only" : string.Empty)}:");
+            foreach (string file in record.Files)
+            {
+                context.Out.WriteLine($"  {file}");
+            }
+
+            context.Out.WriteLine($"Press Ctrl+C or run 'addcow unmount {record.MountPoint}' to unmount.");
+            context.Out.Flush();
+        }
+
+        host.Completion.GetAwaiter().GetResult();
+        if (!detached)
+        {
+            context.Out.WriteLine($"Unmounted {record.MountPoint}.");
+        }
+
+        return ExitCodes.Ok;
+
+        void Stop(PosixSignalContext signal)
+        {
+            signal.Cancel = true;
+            _ = Task.Run(() => host.RequestStop(force: true));
+        }
+
+        static void Ignore(PosixSignalContext signal) => signal.Cancel = true;
+    }
+
+    /// <summary>Re-runs this command as a child process and waits for its ready line or its error.</summary>
+    private static int StartInBackground(CliContext context, List<string> arguments)
+    {
+        var start = SelfInvocation(["mount", "--serve-detached", .. arguments]);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.RedirectStandardInput = true;
+        using Process process = Process.Start(start) ?? throw new AddCowException(AddCowError.IoError, null, "could not start the mount process");
+        process.StandardInput.Close();
+        Task<string> errors = process.StandardError.ReadToEndAsync();
+        string? line;
+        while ((line = process.StandardOutput.ReadLine()) is not null)
+        {
+            if (line == ReadyLine)
+            {
+                MountRecord? record = new MountRegistry().List().FirstOrDefault(r => r.Pid == process.Id);
+                if (record is not null)
+                {
+                    context.Out.WriteLine($"Mounted {record.Image} at {record.MountPoint} (pid {record.Pid})");
+                    foreach (string file in record.Files)
+                    {
+                        context.Out.WriteLine($"  {file}");
+                    }
+                }
+
+                return ExitCodes.Ok;
+            }
+        }
+
+        process.WaitForExit();
+        string error = errors.Result.Trim();
+        context.Error.WriteLine(error.Length > 0 ? error : $"addcow: mount process exited with code {process.ExitCode}");
+        return process.ExitCode == 0 ? ExitCodes.Error : process.ExitCode;
+    }
+
+    /// <summary>How to start this same program again (apphost or `dotnet addcow.dll`), detached from the terminal's session.</summary>
+    internal static ProcessStartInfo SelfInvocation(IEnumerable<string> arguments)
+    {
+        string processPath = Environment.ProcessPath ?? "addcow";
+        var args = new List<string>();
+        string exe = processPath;
+        if (Path.GetFileNameWithoutExtension(processPath).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
+        {
+            args.Add(typeof(MountCommand).Assembly.Location);
+        }
+
+        if (OperatingSystem.IsLinux() && File.Exists("/usr/bin/setsid"))
+        {
+            args.Insert(0, exe);
+            exe = "/usr/bin/setsid";
+        }
+
+        var start = new ProcessStartInfo(exe) { UseShellExecute = false, CreateNoWindow = true };
+        foreach (string a in args.Concat(arguments))
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        return start;
+    }
+
+    private static void DetachConsole()
+    {
+        // The parent stops reading; keep later output (logs) from failing on a closed pipe.
+        Console.SetOut(TextWriter.Null);
+        Console.SetError(TextWriter.Null);
+    }
+}

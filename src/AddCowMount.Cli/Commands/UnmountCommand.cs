@@ -1,0 +1,68 @@
+using System.CommandLine;
+using System.Diagnostics;
+using AddCowMount.Cli.Platform;
+using AddCowMount.Core.Format;
+using AddCowMount.Core.Hosting;
+
+namespace AddCowMount.Cli.Commands;
+
+/// <summary><c>addcow unmount MOUNTPOINT</c>: asks the mount's process to flush and unmount, and waits until it has.</summary>
+internal static class UnmountCommand
+{
+    public static Command Build(CliContext context)
+    {
+        var force = new Option<bool>("--force", "-f") { Description = "Unmount even while files on it are open" };
+        var mountPoint = new Argument<string>("MOUNTPOINT") { Description = "Where the image is mounted" };
+        var command = new Command("unmount", "Flush and unmount a mounted image") { force, mountPoint };
+        command.Aliases.Add("umount");
+        command.SetAction(result =>
+        {
+            string target = MountRegistry.NormalizeMountPoint(result.GetValue(mountPoint)!);
+            var registry = new MountRegistry();
+            MountRecord? record = registry.Find(target);
+            if (record is null)
+            {
+                // A mount whose process died (kill -9) leaves a dead FUSE mount behind: clear it.
+                if (MountBackends.TryClearStale(target))
+                {
+                    context.Out.WriteLine($"Cleared a stale mount at {target} (its process had died).");
+                    return ExitCodes.Ok;
+                }
+
+                throw new AddCowException(AddCowError.InvalidArgument, target, $"{target}: nothing is mounted there by addcow");
+            }
+
+            string? answer = MountControl.Send(record.Control, result.GetValue(force) ? "unmount --force" : "unmount", TimeSpan.FromSeconds(10));
+            if (answer is null)
+            {
+                throw new AddCowException(AddCowError.IoError, target, $"{target}: the mount process (pid {record.Pid}) does not answer");
+            }
+
+            if (answer.StartsWith("busy", StringComparison.Ordinal))
+            {
+                throw new AddCowException(AddCowError.InUse, target,
+                    $"{target}: {answer[5..]} file handle(s) are still open on the mount; close them (detach the disk from the VM) or use --force");
+            }
+
+            if (answer != "ok")
+            {
+                throw new AddCowException(AddCowError.IoError, target, $"{target}: unmount refused: {answer}");
+            }
+
+            var wait = Stopwatch.StartNew();
+            while (MountRegistry.IsAlive(record.Pid) && registry.Find(target) is not null && wait.Elapsed < TimeSpan.FromSeconds(60))
+            {
+                Thread.Sleep(50);
+            }
+
+            if (registry.Find(target) is not null)
+            {
+                throw new AddCowException(AddCowError.IoError, target, $"{target}: the mount process (pid {record.Pid}) did not finish unmounting in 60 s");
+            }
+
+            context.Out.WriteLine($"Unmounted {target}.");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+}
