@@ -25,6 +25,7 @@ public static class CliApp
         root.Subcommands.Add(MountCommand.Build(context));
         root.Subcommands.Add(UnmountCommand.Build(context));
         root.Subcommands.Add(ListCommand.Build(context));
+        root.Subcommands.Add(DemoCommand.Build(context));
         return root;
     }
 

@@ -149,6 +149,11 @@ public sealed partial class MountHost : IDisposable
     /// <summary>Asks the mount to end. Refused (false) while handles are open, unless forced.</summary>
     public bool RequestStop(bool force)
     {
+        if (Volatile.Read(ref _stopped) != 0)
+        {
+            return true;
+        }
+
         if (!force && OpenHandles > 0)
         {
             return false;
