@@ -10,7 +10,8 @@ namespace AddCowMount.Tray.Core;
 /// <summary>
 /// The tray's brain: holds the last known mounts and settings, runs menu commands through the seams and
 /// publishes <see cref="Menu"/>. Every failure reaches the user through <see cref="INotifier"/> and turns the
-/// icon to <see cref="IconState.Error"/> until the next command succeeds. Not thread-safe: call it from the UI thread.
+/// icon to <see cref="IconState.Error"/> until the next command starts (or, for a failed
+/// refresh, until a refresh works). Not thread-safe: call it from the UI thread.
 /// </summary>
 public sealed partial class TrayController
 {
@@ -101,7 +102,7 @@ public sealed partial class TrayController
             await TryMountAsync(request, cancellationToken).ConfigureAwait(true);
         }
 
-        Publish();
+        await RefreshAsync(cancellationToken).ConfigureAwait(true);
     }
 
     /// <summary>Re-reads the mounts (the shell polls this, and it runs after every command).</summary>
@@ -135,6 +136,10 @@ public sealed partial class TrayController
     {
         ArgumentNullException.ThrowIfNull(command);
         bool exit = false;
+
+        // A new command starts clean: the previous failure was shown; one failing in this command sets it again
+        // (a batch such as Unmount all keeps the error even when later items succeed).
+        ClearError();
         try
         {
             exit = await ExecuteCoreAsync(command, cancellationToken).ConfigureAwait(true);
@@ -266,7 +271,6 @@ public sealed partial class TrayController
             return false;
         }
 
-        Succeeded();
         LogMounted(request.Image, request.MountPoint);
         _notifier.Notify(NotificationKind.Info, AppTitle, $"Mounted {name} at {request.MountPoint}{(request.ReadOnly ? " (read-only)" : "")}.");
         SaveSettings(_settings with
@@ -288,7 +292,6 @@ public sealed partial class TrayController
             return false;
         }
 
-        Succeeded();
         LogUnmounted(mountPoint);
         _notifier.Notify(NotificationKind.Info, AppTitle, $"Unmounted {mountPoint}.");
         return true;
@@ -337,7 +340,6 @@ public sealed partial class TrayController
             return;
         }
 
-        Succeeded();
         _notifier.Notify(NotificationKind.Info, AppTitle, $"Created {request.Overlay}.");
         if (_dialogs.Confirm(AppTitle, $"Mount {Path.GetFileName(request.Overlay)} now?"))
         {
@@ -397,7 +399,7 @@ public sealed partial class TrayController
         Publish();
     }
 
-    private void Succeeded()
+    private void ClearError()
     {
         _error = null;
         _errorFromRefresh = false;
