@@ -108,3 +108,27 @@ public sealed class RecentListAndSettingsTests
         Assert.IsNotNull(loaded.MountAtSignIn);
     }
 }
+
+[TestClass]
+public sealed class FileLoggerProviderTests
+{
+    [TestMethod]
+    public void Log_WritesLineWithExceptionIntoDatedFileOfCurrentFolder()
+    {
+        using var temp = new TempDirectory();
+        string folder = temp.Combine("logs");
+        var time = new Moq.Mock<TimeProvider>();
+        time.Setup(t => t.GetUtcNow()).Returns(new DateTimeOffset(2026, 11, 24, 8, 0, 0, TimeSpan.Zero));
+        time.Setup(t => t.LocalTimeZone).Returns(TimeZoneInfo.Utc);
+        using var provider = new AddCowMount.Tray.Core.Logging.FileLoggerProvider(() => folder, time.Object);
+        Microsoft.Extensions.Logging.ILogger logger = provider.CreateLogger("Tray");
+
+        Microsoft.Extensions.Logging.LoggerExtensions.LogError(logger, new InvalidOperationException("boom"), "mount of {Image} failed", "a.add-cow");
+        Microsoft.Extensions.Logging.LoggerExtensions.LogDebug(logger, "not written");
+
+        string text = File.ReadAllText(Path.Combine(folder, "tray-20261124.log"));
+        StringAssert.Contains(text, "ERROR Tray: mount of a.add-cow failed");
+        StringAssert.Contains(text, "System.InvalidOperationException: boom");
+        Assert.DoesNotContain("not written", text);
+    }
+}
