@@ -37,7 +37,7 @@ out=$(cd "$(dirname "$out")" && pwd)/$(basename "$out")
 ln -s "$payload" "$work/payload"
 ln -s "$assets" "$work/assets"
 cp "$here/Product.wxs" "$work/Product.wxs"
-(cd "$work" && wixl -a x64 -D Version="$version" -D SourceDir=payload -D AssetsDir=assets -D Win64=yes \
+(cd "$work" && wixl -a x64 -D Version="$version" -D SourceDir=payload -D AssetsDir=assets -D InstallerDir=. -D Win64=yes -D Toolset=wixl \
     -o "$out" Product.wxs Payload.wxs)
 
 # PATH: append INSTALLDIR to the system PATH on install ("=" set, "-" remove on uninstall, "*" system variable).
