@@ -49,10 +49,11 @@ function Invoke-Native {
 
 function Get-ProductVersion {
     if ($Version) { return $Version }
-    [xml] $props = Get-Content (Join-Path $root 'Directory.Build.props') -Raw
-    $value = @($props.Project.PropertyGroup | ForEach-Object { $_.Version } | Where-Object { $_ }) | Select-Object -First 1
-    if (-not $value) { throw 'No <Version> in Directory.Build.props; pass -Version x.y.z.' }
-    return "$value".Trim()
+    $props = Get-Content (Join-Path $root 'Directory.Build.props') -Raw
+    if ($props -notmatch '<Version\b[^>]*>\s*([^<\s]+)\s*</Version>') {
+        throw 'No <Version> in Directory.Build.props; pass -Version x.y.z.'
+    }
+    return $Matches[1]
 }
 
 function Assert-CliProject {
@@ -61,12 +62,24 @@ function Assert-CliProject {
     }
 }
 
+# Off Windows the tray is built against a pinned WindowsDesktop runtime pack (WinFormsOnLinux.props) and
+# publishes the .NET runtime of that same release; addcow.exe shares the folder, so it must use it too.
+function Get-WindowsDesktopPin {
+    if ($IsWindows) { return @() }
+    $props = Get-Content (Join-Path $root 'src/AddCowMount.Tray/WinFormsOnLinux.props') -Raw
+    if ($props -notmatch '<WindowsDesktopRuntimeVersion>([^<]+)</WindowsDesktopRuntimeVersion>') {
+        throw 'WinFormsOnLinux.props names no WindowsDesktopRuntimeVersion.'
+    }
+    return @("-p:RuntimeFrameworkVersion=$($Matches[1])")
+}
+
 function Invoke-Publish {
     Assert-CliProject
     foreach ($rid in 'win-x64', 'linux-x64') {
         $out = Join-Path $artifacts "publish/$rid"
         if (Test-Path $out) { Remove-Item $out -Recurse -Force }
-        Invoke-Native dotnet @('publish', $cliProject, '-c', $Configuration, '-r', $rid, '--self-contained', '-o', $out, "-p:Version=$(Get-ProductVersion)")
+        $pin = if ($rid -eq 'win-x64') { @(Get-WindowsDesktopPin) } else { @() }
+        Invoke-Native dotnet (@('publish', $cliProject, '-c', $Configuration, '-r', $rid, '--self-contained', '-o', $out, "-p:Version=$(Get-ProductVersion)") + $pin)
         if ($rid -eq 'win-x64') {
             # The tray shares the folder (and the runtime) with addcow.exe: it runs addcow from its own folder.
             Invoke-Native dotnet @('publish', $trayProject, '-c', $Configuration, '-r', $rid, '--self-contained', '-o', $out, "-p:Version=$(Get-ProductVersion)")
