@@ -123,6 +123,11 @@ internal sealed class TrayApplicationContext : ApplicationContext
             await _controller.InitializeAsync(atSignIn).ConfigureAwait(true);
             TrayLogFolder.Current = _controller.LogFolder;
         }
+        catch (Exception ex)
+        {
+            // Started fire-and-forget: hand anything unexpected to the global hook (logged and shown).
+            Application.OnThreadException(ex);
+        }
         finally
         {
             _busy = false;
