@@ -73,12 +73,22 @@ function Get-WindowsDesktopPin {
     return @("-p:RuntimeFrameworkVersion=$($Matches[1])")
 }
 
+# addcow.exe mounts through Dokan only when built with the adapter: always on Windows; elsewhere only when a
+# DokanNet package is reachable, named by DOKAN_FEED (a folder or feed URL). Without it the MSI's addcow
+# cannot mount (it says so), so say it loudly here too.
+function Get-DokanSwitch {
+    if ($IsWindows) { return @() }
+    if ($env:DOKAN_FEED) { return @('-p:BuildDokan=true', "-p:RestoreAdditionalProjectSources=$($env:DOKAN_FEED)") }
+    Write-Warning 'DOKAN_FEED is not set: the win-x64 addcow.exe is built without the Dokan adapter and cannot mount. Set DOKAN_FEED to a DokanNet 2.3.x package source, or build the MSI on Windows.'
+    return @()
+}
+
 function Invoke-Publish {
     Assert-CliProject
     foreach ($rid in 'win-x64', 'linux-x64') {
         $out = Join-Path $artifacts "publish/$rid"
         if (Test-Path $out) { Remove-Item $out -Recurse -Force }
-        $pin = if ($rid -eq 'win-x64') { @(Get-WindowsDesktopPin) } else { @() }
+        $pin = if ($rid -eq 'win-x64') { @(Get-WindowsDesktopPin) + @(Get-DokanSwitch) } else { @() }
         Invoke-Native dotnet (@('publish', $cliProject, '-c', $Configuration, '-r', $rid, '--self-contained', '-o', $out, "-p:Version=$(Get-ProductVersion)") + $pin)
         if ($rid -eq 'win-x64') {
             # The tray shares the folder (and the runtime) with addcow.exe: it runs addcow from its own folder.
