@@ -38,38 +38,18 @@ public static class ImageOperations
             addCow.Resize(image.Length);
         }
 
-        long done = 0;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkSectors * ISectorDevice.SectorSize);
-        try
+        long done = ForEachChunk(runs, (sector, part) =>
         {
-            foreach ((long start, long count, bool _) in runs)
-            {
-                for (long s = start; s < start + count;)
-                {
-                    cancel.ThrowIfCancellationRequested();
-                    int n = (int)Math.Min(ChunkSectors, start + count - s);
-                    Span<byte> part = buffer.AsSpan(0, n * ISectorDevice.SectorSize);
-                    image.ReadSectors(s, part);
-                    backing.WriteSectors(s, part);
-                    s += n;
-                    done += part.Length;
-                    progress?.Report(new OperationProgress(done, total));
-                }
-            }
-
-            backing.Flush();
-            foreach ((long start, long count, bool _) in runs)
-            {
-                image.ClearAllocation(start, count);
-            }
-
-            image.Flush();
-        }
-        finally
+            image.ReadSectors(sector, part);
+            backing.WriteSectors(sector, part);
+        }, total, progress, cancel);
+        backing.Flush();
+        foreach ((long start, long count, bool _) in runs)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            image.ClearAllocation(start, count);
         }
 
+        image.Flush();
         return done;
     }
 
@@ -82,39 +62,19 @@ public static class ImageOperations
     {
         var runs = image.AllocationRuns().Where(r => !r.Allocated).ToList();
         long total = runs.Sum(r => r.Count) * ISectorDevice.SectorSize;
-        long done = 0, sinceFlush = 0;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkSectors * ISectorDevice.SectorSize);
-        try
+        long sinceFlush = 0;
+        long done = ForEachChunk(runs, (sector, part) =>
         {
-            foreach ((long start, long count, bool _) in runs)
+            image.ReadSectors(sector, part);
+            image.PopulateUnallocated(sector, part);
+            sinceFlush += part.Length;
+            if (sinceFlush >= FlushEveryBytes)
             {
-                for (long s = start; s < start + count;)
-                {
-                    cancel.ThrowIfCancellationRequested();
-                    int n = (int)Math.Min(ChunkSectors, start + count - s);
-                    Span<byte> part = buffer.AsSpan(0, n * ISectorDevice.SectorSize);
-                    image.ReadSectors(s, part);
-                    image.PopulateUnallocated(s, part);
-                    s += n;
-                    done += part.Length;
-                    sinceFlush += part.Length;
-                    if (sinceFlush >= FlushEveryBytes)
-                    {
-                        image.Flush();
-                        sinceFlush = 0;
-                    }
-
-                    progress?.Report(new OperationProgress(done, total));
-                }
+                image.Flush();
+                sinceFlush = 0;
             }
-
-            image.Flush();
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-
+        }, total, progress, cancel);
+        image.Flush();
         return done;
     }
 
@@ -127,10 +87,45 @@ public static class ImageOperations
     {
         var runs = image.AllocationRuns().Where(r => !r.Allocated).ToList();
         long total = runs.Sum(r => r.Count) * ISectorDevice.SectorSize;
-        long done = 0, copied = 0;
-        int bytes = ChunkSectors * ISectorDevice.SectorSize;
-        byte[] oldData = ArrayPool<byte>.Shared.Rent(bytes);
-        byte[] newData = ArrayPool<byte>.Shared.Rent(bytes);
+        long copied = 0;
+        byte[] newData = ArrayPool<byte>.Shared.Rent(ChunkSectors * ISectorDevice.SectorSize);
+        try
+        {
+            ForEachChunk(runs, (sector, oldPart) =>
+            {
+                Span<byte> newPart = newData.AsSpan(0, oldPart.Length);
+                image.ReadSectors(sector, oldPart);
+                ReadLayer(newBacking, sector, newPart);
+                for (int i = 0; i < oldPart.Length / ISectorDevice.SectorSize; i++)
+                {
+                    Span<byte> o = oldPart.Slice(i * ISectorDevice.SectorSize, ISectorDevice.SectorSize);
+                    if (!o.SequenceEqual(newPart.Slice(i * ISectorDevice.SectorSize, ISectorDevice.SectorSize)))
+                    {
+                        image.PopulateUnallocated(sector + i, o);
+                        copied += ISectorDevice.SectorSize;
+                    }
+                }
+            }, total, progress, cancel);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(newData);
+        }
+
+        image.Flush();
+        image.SetBackingFile(newBackingName, newBackingPath);
+        image.ReplaceBacking(newBacking);
+        return copied;
+    }
+
+    private delegate void ChunkAction(long sector, Span<byte> part);
+
+    /// <summary>Walks runs of sectors in 1 MiB pieces through one pooled buffer, reporting progress; returns the bytes walked.</summary>
+    private static long ForEachChunk(IEnumerable<(long Start, long Count, bool Allocated)> runs, ChunkAction action, long total,
+        IProgress<OperationProgress>? progress, CancellationToken cancel)
+    {
+        long done = 0;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkSectors * ISectorDevice.SectorSize);
         try
         {
             foreach ((long start, long count, bool _) in runs)
@@ -139,37 +134,19 @@ public static class ImageOperations
                 {
                     cancel.ThrowIfCancellationRequested();
                     int n = (int)Math.Min(ChunkSectors, start + count - s);
-                    Span<byte> oldPart = oldData.AsSpan(0, n * ISectorDevice.SectorSize);
-                    Span<byte> newPart = newData.AsSpan(0, n * ISectorDevice.SectorSize);
-                    image.ReadSectors(s, oldPart);
-                    ReadLayer(newBacking, s, newPart);
-                    for (int i = 0; i < n; i++)
-                    {
-                        Span<byte> o = oldPart.Slice(i * ISectorDevice.SectorSize, ISectorDevice.SectorSize);
-                        if (!o.SequenceEqual(newPart.Slice(i * ISectorDevice.SectorSize, ISectorDevice.SectorSize)))
-                        {
-                            image.PopulateUnallocated(s + i, o);
-                            copied += ISectorDevice.SectorSize;
-                        }
-                    }
-
+                    action(s, buffer.AsSpan(0, n * ISectorDevice.SectorSize));
                     s += n;
-                    done += oldPart.Length;
+                    done += n * ISectorDevice.SectorSize;
                     progress?.Report(new OperationProgress(done, total));
                 }
             }
-
-            image.Flush();
-            image.SetBackingFile(newBackingName, newBackingPath);
-            image.ReplaceBacking(newBacking);
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(oldData);
-            ArrayPool<byte>.Shared.Return(newData);
+            ArrayPool<byte>.Shared.Return(buffer);
         }
 
-        return copied;
+        return done;
     }
 
     /// <summary>Reads a layer's sectors, zeros past its end or when there is no layer.</summary>
