@@ -19,6 +19,7 @@ internal sealed class AllocationBitmap
     private readonly IStorageFile _file;
     private readonly Lock _lock = new();
     private Chunk?[] _chunks;
+    private int _loadedChunks;
 
     public AllocationBitmap(IStorageFile file, long sectorCount)
     {
@@ -30,6 +31,9 @@ internal sealed class AllocationBitmap
     public long SectorCount { get; private set; }
 
     public long ByteLength => (SectorCount + 7) / 8;
+
+    /// <summary>Chunks read into memory so far: memory held is proportional to this, not to the disk size.</summary>
+    internal int LoadedChunks => Volatile.Read(ref _loadedChunks);
 
     /// <summary>A run of bitmap bytes to persist: their offset in the bitmap and a copy of their content.</summary>
     internal readonly record struct DirtyPiece(long Offset, byte[] Bytes);
@@ -309,6 +313,7 @@ internal sealed class AllocationBitmap
         }
 
         Volatile.Write(ref _chunks[index], chunk);
+        Interlocked.Increment(ref _loadedChunks);
         return chunk;
     }
 
