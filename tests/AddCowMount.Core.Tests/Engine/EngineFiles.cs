@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using AddCowMount.Core.Engine;
@@ -60,7 +61,25 @@ internal static class EngineFiles
     /// <summary>SHA-256 and length of every file under a folder (recursively), to prove nothing changed.</summary>
     public static Dictionary<string, string> Snapshot(string folder) =>
         Directory.GetFiles(folder, "*", SearchOption.AllDirectories)
-            .ToDictionary(f => f, f => $"{new FileInfo(f).Length}:{Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(f)))}");
+            .ToDictionary(f => f, f => $"{new FileInfo(f).Length}:{HashWithoutLock(f)}");
+
+    /// <summary>
+    /// .NET takes a flock on every open on Unix, which an image held open exclusively refuses; sha256sum
+    /// reads without one, so a snapshot can be taken while the engine holds its locks.
+    /// </summary>
+    private static string HashWithoutLock(string path)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
+        }
+
+        using var process = Process.Start(new ProcessStartInfo("sha256sum", ["-b", path]) { RedirectStandardOutput = true })!;
+        string output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        Assert.AreEqual(0, process.ExitCode, $"sha256sum {path} failed");
+        return output.Split(' ')[0];
+    }
 
     public static void AssertUnchanged(Dictionary<string, string> before, string folder)
     {
