@@ -31,6 +31,7 @@ public sealed partial class AddCowImage
             _imageFile.Flush();
             _addCowFile.Flush();
             _bitmap.Resize(header.SectorCount);
+            Flush(); // persists the cleared padding bits of the old last byte before the size makes them sectors
             WriteSizeField(header.Size);
             _header = header;
         }

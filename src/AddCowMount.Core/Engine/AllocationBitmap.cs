@@ -263,6 +263,25 @@ internal sealed class AllocationBitmap
                 }
             }
 
+            else if (sectorCount > old && old % SectorsPerChunk != 0)
+            {
+                // The chunk holding the old end may keep bits of sectors a shrink cut off (the chunk stays
+                // loaded), and the file may hold padding bits in the old last byte (written by another tool):
+                // either would make a grown sector claim stale data. Clear them; the partial byte is persisted
+                // by the flush that precedes the new size field.
+                Chunk chunk = GetChunkLocked(old / SectorsPerChunk);
+                int firstPad = (int)(old % SectorsPerChunk);
+                int byteIndex = firstPad >> 3;
+                if ((firstPad & 7) != 0)
+                {
+                    chunk.Bytes[byteIndex] &= (byte)((1 << (firstPad & 7)) - 1);
+                    chunk.MarkDirty(byteIndex, byteIndex + 1);
+                    byteIndex++;
+                }
+
+                chunk.Bytes.AsSpan(byteIndex).Clear();
+            }
+
             var chunks = new Chunk?[ChunkCount(sectorCount)];
             Array.Copy(_chunks, chunks, Math.Min(chunks.Length, _chunks.Length));
             SectorCount = sectorCount;
