@@ -190,8 +190,11 @@ public sealed class DifferentialTests
             });
         }
 
-        foreach ((long offset, byte[] data, long ticket) in reads)
+        // Checking a read costs its overlap with every earlier write; a sample keeps the run short.
+        int step = Math.Max(1, reads.Count / 250);
+        for (int r = 0; r < reads.Count; r += step)
         {
+            (long offset, byte[] data, long ticket) = reads[r];
             string? problem = history.Explain(offset, data, initial.AsSpan((int)offset, data.Length), ticket, requireAll: false);
             Assert.IsNull(problem, $"seed {seed}: read {offset}+{data.Length} saw a half-applied write: {problem}");
         }
@@ -201,7 +204,7 @@ public sealed class DifferentialTests
         final.Read(hotStart, content);
         string? finalProblem = history.Explain(hotStart, content, initial.AsSpan((int)hotStart, hot), long.MaxValue, requireAll: true);
         Assert.IsNull(finalProblem, $"seed {seed}: {finalProblem}");
-        _context.WriteLine($"seed {seed}: {threads} threads, {history.Count} overlapping writes and {reads.Count} reads over {hot} bytes, all serial");
+        _context.WriteLine($"seed {seed}: {threads} threads, {history.Count} overlapping writes and {reads.Count} reads (every {step}th checked) over {hot} bytes, all serial");
     }
 
     /// <summary>Makes disk.add-cow over 0..3 add-cow layers over a raw base shorter than the disk; returns the composed content.</summary>
