@@ -28,10 +28,10 @@ public sealed class SectorAligningDisk : IDisk
         _ownsDevice = ownsDevice;
         CanWrite = device.IsWritable && !readOnly;
         CopyOnRead = copyOnRead && CanWrite && _image is not null;
-        Length = device.SectorCount * Sector;
     }
 
-    public long Length { get; }
+    /// <summary>The device's current size: follows <see cref="AddCowImage.Resize"/> (a cached value refused the grown area).</summary>
+    public long Length => _device.SectorCount * Sector;
 
     public bool CanWrite { get; }
 

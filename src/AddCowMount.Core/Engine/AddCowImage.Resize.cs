@@ -31,15 +31,18 @@ public sealed partial class AddCowImage
             _imageFile.Flush();
             _addCowFile.Flush();
             _bitmap.Resize(header.SectorCount);
+            Flush(); // persists the cleared padding bits of the old last byte before the size makes them sectors
             WriteSizeField(header.Size);
             _header = header;
         }
         else
         {
-            _bitmap.Resize(header.SectorCount);
-            Flush(); // clears the padding bits of the new last byte
+            // The size field first: clearing the cut-off bits of the new last byte before it would, after a
+            // crash in between, leave the old size with those sectors showing backing data instead of theirs.
             WriteSizeField(header.Size);
             _header = header;
+            _bitmap.Resize(header.SectorCount);
+            Flush(); // persists the cleared padding bits of the new last byte
             _addCowFile.SetLength(Math.Max(newBitmapEnd, 2560));
             _imageFile.SetLength(header.DiskLength);
             _imageFile.Flush();

@@ -18,18 +18,22 @@ internal sealed class AllocationBitmap
 
     private readonly IStorageFile _file;
     private readonly Lock _lock = new();
-    private Chunk?[] _chunks;
+    private ChunkTable _chunks;
+    private int _loadedChunks;
 
     public AllocationBitmap(IStorageFile file, long sectorCount)
     {
         _file = file;
         SectorCount = sectorCount;
-        _chunks = new Chunk?[ChunkCount(sectorCount)];
+        _chunks = new ChunkTable(ChunkCount(sectorCount));
     }
 
     public long SectorCount { get; private set; }
 
     public long ByteLength => (SectorCount + 7) / 8;
+
+    /// <summary>Chunks read into memory so far: memory held is proportional to this, not to the disk size.</summary>
+    internal int LoadedChunks => Volatile.Read(ref _loadedChunks);
 
     /// <summary>A run of bitmap bytes to persist: their offset in the bitmap and a copy of their content.</summary>
     internal readonly record struct DirtyPiece(long Offset, byte[] Bytes);
@@ -139,10 +143,10 @@ internal sealed class AllocationBitmap
         var pieces = new List<DirtyPiece>();
         lock (_lock)
         {
-            for (long i = 0; i < _chunks.Length; i++)
+            foreach (long i in _chunks.Loaded)
             {
-                Chunk? chunk = _chunks[i];
-                if (chunk is null || chunk.DirtyEnd <= chunk.DirtyStart)
+                Chunk chunk = _chunks.Get(i)!;
+                if (chunk.DirtyEnd <= chunk.DirtyStart)
                 {
                     continue;
                 }
@@ -165,7 +169,7 @@ internal sealed class AllocationBitmap
             foreach (DirtyPiece piece in pieces)
             {
                 long chunkIndex = piece.Offset / ChunkBytes;
-                if (chunkIndex < _chunks.Length && _chunks[chunkIndex] is { } chunk)
+                if (chunkIndex < _chunks.Count && _chunks.Get(chunkIndex) is { } chunk)
                 {
                     int start = (int)(piece.Offset % ChunkBytes);
                     chunk.MarkDirty(start, Math.Min(ChunkBytes, start + piece.Bytes.Length));
@@ -180,9 +184,9 @@ internal sealed class AllocationBitmap
         {
             lock (_lock)
             {
-                foreach (Chunk? chunk in _chunks)
+                foreach (long i in _chunks.Loaded)
                 {
-                    if (chunk is not null && chunk.DirtyEnd > chunk.DirtyStart)
+                    if (_chunks.Get(i) is { } chunk && chunk.DirtyEnd > chunk.DirtyStart)
                     {
                         return true;
                     }
@@ -259,16 +263,34 @@ internal sealed class AllocationBitmap
                 }
             }
 
-            var chunks = new Chunk?[ChunkCount(sectorCount)];
-            Array.Copy(_chunks, chunks, Math.Min(chunks.Length, _chunks.Length));
+            else if (sectorCount > old && old % SectorsPerChunk != 0)
+            {
+                // The chunk holding the old end may keep bits of sectors a shrink cut off (the chunk stays
+                // loaded), and the file may hold padding bits in the old last byte (written by another tool):
+                // either would make a grown sector claim stale data. Clear them; the partial byte is persisted
+                // by the flush that precedes the new size field.
+                Chunk chunk = GetChunkLocked(old / SectorsPerChunk);
+                int firstPad = (int)(old % SectorsPerChunk);
+                int byteIndex = firstPad >> 3;
+                if ((firstPad & 7) != 0)
+                {
+                    chunk.Bytes[byteIndex] &= (byte)((1 << (firstPad & 7)) - 1);
+                    chunk.MarkDirty(byteIndex, byteIndex + 1);
+                    byteIndex++;
+                }
+
+                chunk.Bytes.AsSpan(byteIndex).Clear();
+            }
+
+            ChunkTable chunks = _chunks.Resized(ChunkCount(sectorCount));
             SectorCount = sectorCount;
             _chunks = chunks;
         }
     }
 
-    private Chunk GetChunk(long index) => Volatile.Read(ref _chunks[index]) ?? Load(index);
+    private Chunk GetChunk(long index) => Volatile.Read(ref _chunks).Get(index) ?? Load(index);
 
-    private Chunk GetChunkLocked(long index) => _chunks[index] ?? LoadLocked(index);
+    private Chunk GetChunkLocked(long index) => _chunks.Get(index) ?? LoadLocked(index);
 
     private Chunk Load(long index)
     {
@@ -280,7 +302,7 @@ internal sealed class AllocationBitmap
 
     private Chunk LoadLocked(long index)
     {
-        if (_chunks[index] is { } existing)
+        if (_chunks.Get(index) is { } existing)
         {
             return existing;
         }
@@ -308,13 +330,72 @@ internal sealed class AllocationBitmap
             chunk.Bytes.AsSpan(byteIndex).Clear();
         }
 
-        Volatile.Write(ref _chunks[index], chunk);
+        _chunks.Set(index, chunk);
+        Interlocked.Increment(ref _loadedChunks);
         return chunk;
     }
 
     private static long ChunkCount(long sectorCount) => (sectorCount + SectorsPerChunk - 1) / SectorsPerChunk;
 
     internal static long RoundUp(long value, long multiple) => (value + multiple - 1) / multiple * multiple;
+
+    /// <summary>
+    /// Loaded chunks by index, in pages created on first use. A header may claim a 2^60-byte disk: 2^32 chunks,
+    /// whose flat slot array would take 32 GiB (and overflowed an array's length) before any data is touched.
+    /// Reads are lock-free; <see cref="Set"/> runs under the bitmap's lock.
+    /// </summary>
+    private sealed class ChunkTable
+    {
+        private const int PageBits = 12;
+        private const int PageSize = 1 << PageBits;
+        private readonly Chunk?[]?[] _pages;
+        private readonly List<long> _loaded = [];
+
+        public ChunkTable(long count)
+        {
+            Count = count;
+            _pages = new Chunk?[]?[(count + PageSize - 1) >> PageBits];
+        }
+
+        public long Count { get; }
+
+        /// <summary>Indices of loaded chunks; read under the bitmap's lock.</summary>
+        public IReadOnlyList<long> Loaded => _loaded;
+
+        public Chunk? Get(long index)
+        {
+            Chunk?[]? page = Volatile.Read(ref _pages[index >> PageBits]);
+            return page is null ? null : Volatile.Read(ref page[index & (PageSize - 1)]);
+        }
+
+        public void Set(long index, Chunk chunk)
+        {
+            Chunk?[]? page = _pages[index >> PageBits];
+            if (page is null)
+            {
+                page = new Chunk?[PageSize];
+                Volatile.Write(ref _pages[index >> PageBits], page);
+            }
+
+            Volatile.Write(ref page[index & (PageSize - 1)], chunk);
+            _loaded.Add(index);
+        }
+
+        /// <summary>A table for a new chunk count holding the loaded chunks that still fall inside it.</summary>
+        public ChunkTable Resized(long count)
+        {
+            var table = new ChunkTable(count);
+            foreach (long index in _loaded)
+            {
+                if (index < count)
+                {
+                    table.Set(index, Get(index)!);
+                }
+            }
+
+            return table;
+        }
+    }
 
     private sealed class Chunk
     {
