@@ -48,7 +48,7 @@ public sealed class FaultInjectionTests
 
         bool armed = false;
         int injected = 0;
-        storage.FaultHook = point =>
+        Func<FaultPoint, Fault?> hook = point =>
         {
             if (!armed || (file != "*" && !point.Path.EndsWith(file, StringComparison.Ordinal)) || (operation != "*" && point.Operation != operation))
             {
@@ -65,8 +65,10 @@ public sealed class FaultInjectionTests
                 _ => new Fault(new IOException("Input/output error", 5)),
             };
         };
+        storage.FaultHook = hook;
 
         bool[] unknown = new bool[Size / Sector];
+        bool[] sinceFlush = new bool[Size / Sector]; // written since the last successful flush
         int failures = 0, successes = 0, checks = 0;
         var disk = new SectorAligningDisk(AddCowImage.Open(path, new ImageOpenOptions { Writable = true, Storage = storage }));
         try
@@ -87,6 +89,7 @@ public sealed class FaultInjectionTests
                     {
                         disk.Write(offset, data);
                         data.CopyTo(model, offset);
+                        sinceFlush.AsSpan((int)first, (int)(last - first + 1)).Fill(true);
                         for (long s = first; s <= last; s++)
                         {
                             unknown[s] &= offset > s * Sector || offset + length < (s + 1) * Sector;
@@ -101,6 +104,7 @@ public sealed class FaultInjectionTests
                     else
                     {
                         disk.Flush();
+                        Array.Clear(sinceFlush);
                     }
 
                     successes++;
@@ -130,9 +134,36 @@ public sealed class FaultInjectionTests
                         }
                     }
 
+                    if (image.IsFailed)
+                    {
+                        // The image file's fsync failed: the kernel may have dropped its dirty pages, so this open image
+                        // refuses further writes and flushes. Like a user remounting after the error, reopen from what
+                        // is durable: whatever was written since the last successful flush may read old or new.
+                        Assert.ThrowsExactly<AddCowMount.Core.Format.AddCowException>(() => disk.Write(0, new byte[1]), "a failed image must refuse writes");
+                        armed = false;
+                        for (int s = 0; s < sinceFlush.Length; s++)
+                        {
+                            unknown[s] |= sinceFlush[s];
+                        }
+
+                        Array.Clear(sinceFlush);
+                        disk.Dispose();
+                        storage = storage.Crash(storage.LogCount, keep: null);
+                        storage.FaultHook = hook;
+                        storage.StartRecording();
+                        disk = new SectorAligningDisk(AddCowImage.Open(path, new ImageOpenOptions { Writable = true, Storage = storage }));
+                        image = (AddCowImage)disk.Device;
+                        byte[] durable = new byte[Size];
+                        disk.Read(0, durable);
+                        AssertKnownEqual(model, durable, 0, unknown, $"seed {seed} op {op}: after reopening a failed image");
+                        checks++;
+                        continue;
+                    }
+
                     // The next successful flush makes the files consistent: lose power right after it and reopen.
                     armed = false;
                     disk.Flush();
+                    Array.Clear(sinceFlush);
                     checks++;
                     using AddCowImage reopened = AddCowImage.Open(path, new ImageOpenOptions { Storage = storage.Crash(storage.LogCount, keep: null) });
                     byte[] all = new byte[Size];
@@ -156,7 +187,7 @@ public sealed class FaultInjectionTests
 
         Assert.IsGreaterThan(5, injected, "too few faults were injected to mean anything");
         _context.WriteLine($"seed {seed}: {error} on {operation} of {file}: {injected} faults injected, {failures} operations failed, {successes} succeeded, " +
-            $"{checks} crash checks after the next flush, {unknown.Count(u => u)} sectors left indeterminate by failed in-place writes");
+            $"{checks} crash checks after the next flush or reopen, {unknown.Count(u => u)} sectors left indeterminate by failed in-place writes");
     }
 
     private static void AssertKnownEqual(byte[] model, byte[] actual, long offset, bool[] unknown, string what)

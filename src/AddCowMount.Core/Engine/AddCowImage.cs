@@ -25,6 +25,7 @@ public sealed partial class AddCowImage : ISectorDevice
     private AddCowHeader _header;
     private ISectorDevice? _backing;
     private int _disposed;
+    private Exception? _dataLost;
 
     private AddCowImage(string path, AddCowHeader header, IStorageFile addCowFile, IStorageFile imageFile,
         string imageFilePath, ISectorDevice? backing, string? backingPath, bool writable, ILogger logger)
@@ -61,6 +62,9 @@ public sealed partial class AddCowImage : ISectorDevice
 
     public ISectorDevice? Backing => _backing;
 
+    /// <summary>True after a failed fsync of the image file: the image then refuses writes and flushes until reopened.</summary>
+    public bool IsFailed => _dataLost is not null;
+
     /// <summary>True when writes were made since the last flush.</summary>
     public bool HasUnflushedAllocation => _bitmap.HasDirty;
 
@@ -93,6 +97,8 @@ public sealed partial class AddCowImage : ISectorDevice
         {
             return;
         }
+
+        ThrowIfDataLost();
 
         // Data first; only once it is in the image file may a bit point at it.
         _imageFile.Write(sector * ISectorDevice.SectorSize, data);
@@ -136,10 +142,24 @@ public sealed partial class AddCowImage : ISectorDevice
 
         lock (_flushLock)
         {
+            ThrowIfDataLost();
             List<AllocationBitmap.DirtyPiece> pieces = _bitmap.CaptureDirty();
             try
             {
                 _imageFile.Flush();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // After a failed fsync the kernel may have dropped the dirty pages (Linux does): a later "successful"
+                // fsync would then let bits point at data that never landed. So the captured bits are never written,
+                // and this open image refuses further writes and flushes; reopening shows the last durable state.
+                _dataLost = ex;
+                throw new AddCowException(AddCowError.IoError, ImageFilePath,
+                    $"{ImageFilePath}: flushing the image file failed ({ex.Message}); unflushed writes may be lost, reopen the image", ex);
+            }
+
+            try
+            {
                 if (pieces.Count > 0)
                 {
                     _bitmap.Persist(pieces);
@@ -241,6 +261,15 @@ public sealed partial class AddCowImage : ISectorDevice
         }
 
         return count;
+    }
+
+    private void ThrowIfDataLost()
+    {
+        if (_dataLost is { } cause)
+        {
+            throw new AddCowException(AddCowError.IoError, ImageFilePath,
+                $"{ImageFilePath}: an earlier flush of the image file failed ({cause.Message}); reopen the image", cause);
+        }
     }
 
     private void ThrowIfReadOnly()

@@ -110,7 +110,7 @@ public sealed class ResizeTests
         EngineFiles.WriteRaw(temp, "base.raw", 128 * 1024, 16);
         string path = temp.Combine("disk.add-cow");
         AddCowImage.Create(path, new ImageCreateOptions { BackingFile = "base.raw", Size = (64 * 1024) + 1536 }); // 131 sectors
-        EngineFiles.Patch(path, Format.AddCowHeader.Length + 16, [0xF8]); // bits of sectors 131..135: padding
+        EngineFiles.Patch(path, AddCowMount.Core.Format.AddCowHeader.Length + 16, [0xF8]); // bits of sectors 131..135: padding
         using (AddCowImage image = AddCowImage.Open(path, s_writable))
         {
             Assert.AreEqual(0, image.AllocatedSectors, "padding bits are not sectors");
@@ -130,7 +130,7 @@ public sealed class ResizeTests
         string path = EngineFiles.CreateWithBacking(temp, 64 * 1024);
         using AddCowImage image = AddCowImage.Open(path);
 
-        Assert.AreEqual(Format.AddCowError.ReadOnly, Assert.ThrowsExactly<Format.AddCowException>(() => image.Resize(128 * 1024)).Error);
+        Assert.AreEqual(AddCowMount.Core.Format.AddCowError.ReadOnly, Assert.ThrowsExactly<AddCowMount.Core.Format.AddCowException>(() => image.Resize(128 * 1024)).Error);
     }
 
     [TestMethod]
