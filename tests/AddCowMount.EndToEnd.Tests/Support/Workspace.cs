@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using System.Text.Json;
 
 namespace AddCowMount.EndToEnd.Tests.Support;
@@ -218,10 +217,14 @@ internal sealed class Workspace : IDisposable
         }
     }
 
+    /// <summary>
+    /// SHA-256 by `sha256sum`: .NET's own File.OpenRead takes a shared flock, which the mount's exclusive
+    /// lock on its files refuses, and a checksum must not depend on that.
+    /// </summary>
     public static string Sha256(string path)
     {
-        using FileStream stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
+        ProcessResult sum = ToolOk("sha256sum", path);
+        return sum.Output.Split(' ')[0];
     }
 
     /// <summary>Fails with the first differing offset unless both files hold the same bytes.</summary>
