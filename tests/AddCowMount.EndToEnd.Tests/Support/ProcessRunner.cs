@@ -21,6 +21,7 @@ internal static class ProcessRunner
     {
         ProcessStartInfo start = StartInfo(file, arguments, environment);
         start.RedirectStandardInput = true;
+        var clock = Stopwatch.StartNew();
         using Process process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
         process.StandardInput.Close();
         using var output = new MemoryStream();
@@ -36,6 +37,8 @@ internal static class ProcessRunner
 
         process.WaitForExit();
         copy.Wait();
+        // In the test's output: which programs ran, how they ended and how long they took.
+        Console.WriteLine($"[{clock.Elapsed.TotalSeconds:0.00} s] exit {process.ExitCode}: {Describe(start)}");
         return new ProcessResult(Describe(start), process.ExitCode, output.ToArray(), error.Result);
     }
 

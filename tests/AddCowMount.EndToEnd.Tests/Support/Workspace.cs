@@ -89,7 +89,7 @@ internal sealed class Workspace : IDisposable
     }
 
     /// <summary>Starts `addcow mount IMAGE MOUNTPOINT` in the foreground as a child, and returns once it says it is mounted.</summary>
-    public Process StartForegroundMount(string image, string mountPoint, params string[] options)
+    public ForegroundMount StartForegroundMount(string image, string mountPoint, params string[] options)
     {
         Process process = ProcessRunner.Start(E2eEnvironment.DotnetHost, [E2eEnvironment.AddCowDll, "mount", .. options, image, mountPoint], _environment);
         _processes.Add(process);
@@ -107,10 +107,9 @@ internal sealed class Workspace : IDisposable
             lines.Add(next.Result);
             if (next.Result.StartsWith("Press Ctrl+C", StringComparison.Ordinal))
             {
-                // Keep draining stdout so the child never blocks on a full pipe.
-                _ = process.StandardOutput.ReadToEndAsync();
                 StringAssert.Contains(string.Join('\n', lines), $"at {mountPoint} (pid {process.Id})");
-                return process;
+                // Keep draining stdout so the child never blocks on a full pipe.
+                return new ForegroundMount(process, process.StandardOutput.ReadToEndAsync(), errors);
             }
         }
 
@@ -265,6 +264,9 @@ internal sealed class Workspace : IDisposable
 
     private static readonly JsonSerializerOptions s_json = new() { PropertyNameCaseInsensitive = true };
 }
+
+/// <summary>A foreground `addcow mount` child: the process, and what it prints after "Press Ctrl+C..." and on stderr.</summary>
+internal sealed record ForegroundMount(Process Process, Task<string> LaterOutput, Task<string> Errors);
 
 /// <summary>One entry of `addcow list --output json`, as a script would read it.</summary>
 internal sealed record MountInfo(string MountPoint, string Image, int Pid, bool ReadOnly, List<string> Files, int OpenHandles);
