@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# FUSE benchmark with fio, all targets in the same run, over the same base data:
+#   raw      the raw file directly (ext4, O_DIRECT)
+#   addcow   our mount: `addcow mount --background` of an add-cow overlay over the raw base (NAME.img view)
+#   qsd-raw  qemu-storage-daemon FUSE export of a raw file
+#   qsd-qcow2 qemu-storage-daemon FUSE export of a qcow2 overlay over the same raw base
+# Workloads per target, in this order (state carries over, like a VM's life):
+#   seq-read first    1 MiB reads of the whole disk, fresh overlay, underlying files evicted from the page cache
+#   seq-read again    the same pass again (second pass: backing data now cached)
+#   seq-write first   1 MiB writes of the whole disk into the fresh overlay (allocating), fsync at the end
+#   seq-write again   the same pass again (overwriting allocated data), fsync at the end
+#   rand-read 4K      of the now-allocated data (re-read)
+#   rand-write 4K     overwriting allocated data, fsync at the end
+#   -- the overlays are recreated (fresh), caches evicted --
+#   rand-read 4K first   from the backing file through a fresh overlay
+#   rand-write 4K first  first touch of a fresh overlay, fsync at the end
+# The whole sequence runs ADDCOW_FIO_ROUNDS times (default 3), targets interleaved and overlays recreated
+# every round; the table shows the median of the rounds (single runs on a shared VM disk vary by 2-5x,
+# mostly in the fsync that ends each write job).
+# Every job uses direct=1 (all four exports accept O_DIRECT: our mount and qemu's FUSE export both run with
+# direct_io, so the kernel page cache on the FUSE side is bypassed and every request reaches the daemon).
+# Prints a markdown table with MiB/s, IOPS, ratios ours/qcow2 and ours/raw-export, and the targets.
+#
+# Usage: benchmarks/fio/run.sh            (as root; needs fio, fuse3, qemu-utils/qemu-storage-daemon, dotnet)
+# Env:   ADDCOW_FIO_DIR   folder for the files (default: a new folder under /var/tmp, on a real disk)
+#        ADDCOW_FIO_SIZE  disk size in MiB (default 256)
+#        ADDCOW_FIO_TIME  runtime cap per job in seconds (default 3)
+#        ADDCOW_FIO_ROUNDS  rounds (default 3)
+#        ADDCOW_FIO_JSON  also write the raw fio JSON results to this folder
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+size_mib="${ADDCOW_FIO_SIZE:-256}"
+runtime="${ADDCOW_FIO_TIME:-3}"
+rounds="${ADDCOW_FIO_ROUNDS:-3}"
+cli_dll="$repo/src/AddCowMount.Cli/bin/Release/net10.0/addcow.dll"
+
+for tool in fio qemu-storage-daemon qemu-img fusermount3 dotnet python3; do
+    command -v "$tool" >/dev/null || { echo "fio/run.sh: $tool is missing" >&2; exit 2; }
+done
+if [ "$(id -u)" != 0 ]; then
+    echo "fio/run.sh: run as root (FUSE mounts and page-cache eviction)" >&2
+    exit 2
+fi
+
+if [ ! -f "$cli_dll" ] || [ "${ADDCOW_FIO_BUILD:-1}" = 1 ]; then
+    echo "Building the CLI (Release)..." >&2
+    dotnet build "$repo/src/AddCowMount.Cli" -c Release -v q -nologo >&2
+fi
+
+if [ -n "${ADDCOW_FIO_DIR:-}" ]; then
+    work="$ADDCOW_FIO_DIR"
+    mkdir -p "$work"
+else
+    work="$(mktemp -d /var/tmp/addcow-fio.XXXXXX)"
+fi
+results="$work/results"
+mkdir -p "$results"
+
+addcow() { dotnet "$cli_dll" "$@"; }
+
+qsd_pids=()
+cleanup() {
+    set +e
+    if mountpoint -q "$work/mnt" 2>/dev/null; then
+        addcow unmount "$work/mnt" >/dev/null 2>&1 || fusermount3 -u "$work/mnt"
+    fi
+    for pid in "${qsd_pids[@]}"; do
+        stop_qsd "$pid"
+    done
+    for f in "$work"/qsd-*.exp; do
+        [ -e "$f" ] && grep -qs " $f " /proc/mounts && fusermount3 -u "$f"
+    done
+    if [ -z "${ADDCOW_FIO_DIR:-}" ] && [ "${ADDCOW_FIO_KEEP:-0}" != 1 ]; then
+        rm -rf "$work"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Stops one qemu-storage-daemon we started (by its pid) and waits until its FUSE export is gone.
+stop_qsd() {
+    local pid="$1" i
+    kill "$pid" 2>/dev/null || return 0
+    for i in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+}
+
+# Evicts files from the page cache (writes back dirty pages first), so the next read comes from the disk.
+drop_cache() {
+    local f
+    for f in "$@"; do
+        [ -f "$f" ] || continue
+        sync "$f" 2>/dev/null || true
+        dd if="$f" iflag=nocache count=0 status=none
+    done
+}
+
+# --- the files -----------------------------------------------------------------------------------------
+echo "Preparing ${size_mib} MiB of random data in $work..." >&2
+dd if=/dev/urandom of="$work/base.raw" bs=1M count="$size_mib" status=none
+cp "$work/base.raw" "$work/raw-direct.img"
+cp "$work/base.raw" "$work/raw-export.img"
+mkdir -p "$work/mnt"
+
+make_ours() {
+    rm -f "$work/ours.add-cow" "$work/ours.raw"
+    addcow create -b base.raw -i ours.raw "$work/ours.add-cow" >/dev/null
+}
+make_qcow2() {
+    rm -f "$work/ov.qcow2"
+    qemu-img create -q -f qcow2 -b base.raw -F raw "$work/ov.qcow2" "${size_mib}M"
+}
+
+mount_ours() { addcow mount --background "$work/ours.add-cow" "$work/mnt" >/dev/null; }
+unmount_ours() { addcow unmount "$work/mnt" >/dev/null; }
+
+# start_qsd NAME BLOCKDEV-ARGS...: exports the last --blockdev node at $work/qsd-NAME.exp
+start_qsd() {
+    local name="$1"; shift
+    local exp="$work/qsd-$name.exp" pidfile="$work/qsd-$name.pid"
+    : > "$exp"
+    qemu-storage-daemon "$@" \
+        --export "type=fuse,id=e-$name,node-name=top,mountpoint=$exp,writable=on" \
+        --pidfile "$pidfile" --daemonize
+    qsd_pids+=("$(cat "$pidfile")")
+}
+start_qsd_raw() { start_qsd raw --blockdev "driver=file,node-name=top,filename=$work/raw-export.img"; }
+start_qsd_qcow2() {
+    start_qsd qcow2 --blockdev "driver=file,node-name=f,filename=$work/ov.qcow2" \
+        --blockdev "driver=qcow2,node-name=top,file=f"
+}
+stop_qsd_named() {
+    local name="$1" pid
+    pid="$(cat "$work/qsd-$name.pid")"
+    stop_qsd "$pid"
+    grep -qs " $work/qsd-$name.exp " /proc/mounts && fusermount3 -u "$work/qsd-$name.exp"
+    local kept=()
+    for p in "${qsd_pids[@]}"; do [ "$p" = "$pid" ] || kept+=("$p"); done
+    qsd_pids=("${kept[@]}")
+}
+
+# Files under each target whose page cache a "first" pass must not find warm.
+underlying() {
+    case "$1" in
+        raw) echo "$work/raw-direct.img" ;;
+        addcow) echo "$work/base.raw $work/ours.raw $work/ours.add-cow" ;;
+        qsd-raw) echo "$work/raw-export.img" ;;
+        qsd-qcow2) echo "$work/base.raw $work/ov.qcow2" ;;
+    esac
+}
+target_file() {
+    case "$1" in
+        raw) echo "$work/raw-direct.img" ;;
+        addcow) echo "$work/mnt/ours.img" ;;
+        qsd-raw) echo "$work/qsd-raw.exp" ;;
+        qsd-qcow2) echo "$work/qsd-qcow2.exp" ;;
+    esac
+}
+
+# run_job TARGET WORKLOAD fio-args...   (result: $results/TARGET.WORKLOAD.rROUND.json)
+round=0
+run_job() {
+    local target="$1" workload="$2"; shift 2
+    local file out
+    file="$(target_file "$target")"
+    out="$results/$target.$workload.r$round.json"
+    fio --name="$workload" --filename="$file" --size="${size_mib}M" --direct=1 --ioengine=libaio \
+        --runtime="$runtime" --invalidate=0 --output-format=json --output="$out" "$@" >/dev/null
+    echo "  round $round: $target $workload done" >&2
+}
+
+seq_read() { run_job "$1" "$2" --rw=read --bs=1M --iodepth=4; }
+seq_write() { run_job "$1" "$2" --rw=write --bs=1M --iodepth=4 --end_fsync=1; }
+rand_read() { run_job "$1" "$2" --rw=randread --bs=4k --iodepth=16 --time_based --randrepeat=1; }
+rand_write() { run_job "$1" "$2" --rw=randwrite --bs=4k --iodepth=16 --time_based --randrepeat=1 --end_fsync=1; }
+
+# The whole life of one target: fresh overlay, passes, fresh overlay again, first-touch random passes.
+run_target() {
+    local target="$1" fresh="$2"
+    $fresh
+    # shellcheck disable=SC2046
+    drop_cache $(underlying "$target")
+    seq_read "$target" seq-read-first
+    seq_read "$target" seq-read-again
+    seq_write "$target" seq-write-first
+    seq_write "$target" seq-write-again
+    rand_read "$target" rand-read-again
+    rand_write "$target" rand-write-again
+    $fresh
+    # shellcheck disable=SC2046
+    drop_cache $(underlying "$target")
+    rand_read "$target" rand-read-first
+    rand_write "$target" rand-write-first
+}
+
+refresh_raw() { :; }
+refresh_ours() { unmount_ours; make_ours; mount_ours; }
+refresh_qsd_raw() { :; }
+refresh_qsd_qcow2() { stop_qsd_named qcow2; make_qcow2; start_qsd_qcow2; }
+
+make_ours
+make_qcow2
+mount_ours
+start_qsd_raw
+start_qsd_qcow2
+
+for round in $(seq "$rounds"); do
+    run_target raw refresh_raw
+    run_target addcow refresh_ours
+    run_target qsd-raw refresh_qsd_raw
+    run_target qsd-qcow2 refresh_qsd_qcow2
+done
+
+unmount_ours
+stop_qsd_named raw
+stop_qsd_named qcow2
+
+if [ -n "${ADDCOW_FIO_JSON:-}" ]; then
+    mkdir -p "$ADDCOW_FIO_JSON"
+    cp "$results"/*.json "$ADDCOW_FIO_JSON"/
+fi
+
+echo
+echo "fio $(fio --version | sed 's/^fio-//'), ${size_mib} MiB disk, direct=1, libaio (1 MiB: iodepth 4; 4 KiB: iodepth 16), ≤ ${runtime} s per job, writes end with fsync, median of $rounds rounds; $(uname -r), $(nproc) cores"
+echo
+python3 "$here/table.py" "$results"
