@@ -33,6 +33,13 @@ internal static class UnmountCommand
             }
 
             string? answer = MountControl.Send(record.Control, result.GetValue(force) ? "unmount --force" : "unmount", TimeSpan.FromSeconds(10));
+            if (answer is null && !MountRegistry.IsAlive(record.Pid) && MountBackends.TryClearStale(target))
+            {
+                registry.Unregister(record.MountPoint, record.Pid);
+                context.Out.WriteLine($"Cleared a stale mount at {target} (its process had died).");
+                return ExitCodes.Ok;
+            }
+
             if (answer is null)
             {
                 throw new AddCowException(AddCowError.IoError, target, $"{target}: the mount process (pid {record.Pid}) does not answer");

@@ -106,6 +106,21 @@ public sealed class MountRegistry
 
     public static bool IsAlive(int pid)
     {
+        if (OperatingSystem.IsLinux())
+        {
+            // A killed mount process whose parent is gone may linger as a zombie: it serves nothing.
+            try
+            {
+                string stat = File.ReadAllText($"/proc/{pid}/stat");
+                int close = stat.LastIndexOf(')');
+                return close > 0 && close + 2 < stat.Length && stat[close + 2] is not ('Z' or 'X');
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        }
+
         try
         {
             using var process = Process.GetProcessById(pid);
