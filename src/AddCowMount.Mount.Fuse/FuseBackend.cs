@@ -25,6 +25,10 @@ public sealed class FuseBackend(ILoggerFactory loggerFactory) : IMountBackend
 
     public string PathOf(string mountPoint, string fileName) => Path.Combine(mountPoint, fileName);
 
+    /// <summary>Whether the kernel still lists a FUSE mount at <paramref name="mountPoint"/>.</summary>
+    public static bool IsMounted(string mountPoint) =>
+        MountTable.Find(mountPoint) is { } entry && entry.FileSystemType.StartsWith("fuse", StringComparison.Ordinal);
+
     /// <summary>Clears a FUSE mount whose serving process died (kill -9 leaves "transport endpoint is not connected").</summary>
     public static bool TryClearStale(string mountPoint)
     {

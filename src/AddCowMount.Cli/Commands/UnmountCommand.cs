@@ -57,9 +57,22 @@ internal static class UnmountCommand
             }
 
             var wait = Stopwatch.StartNew();
+            bool forced = result.GetValue(force);
             while (MountRegistry.IsAlive(record.Pid) && registry.Find(target) is not null && wait.Elapsed < TimeSpan.FromSeconds(60))
             {
+                if (forced && wait.Elapsed > TimeSpan.FromSeconds(3) && !MountBackends.IsStillAttached(target))
+                {
+                    break; // detached; the process waits for the files still open
+                }
+
                 Thread.Sleep(50);
+            }
+
+            if (registry.Find(target) is not null && forced && !MountBackends.IsStillAttached(target))
+            {
+                // --force detached the mount; its process ends (flushing) when the last open file is closed.
+                context.Out.WriteLine($"Detached {target}; the mount process (pid {record.Pid}) finishes and flushes when the files still open on it are closed.");
+                return ExitCodes.Ok;
             }
 
             if (registry.Find(target) is not null)

@@ -28,5 +28,8 @@ internal static partial class MountBackends
     /// <summary>Clears a mount left behind by a mount process that died; true when there was one.</summary>
     public static bool TryClearStale(string mountPoint) => OperatingSystem.IsLinux() && FuseBackend.TryClearStale(mountPoint);
 
+    /// <summary>Whether the OS still shows a mount there (Linux; elsewhere the registry is the only witness).</summary>
+    public static bool IsStillAttached(string mountPoint) => !OperatingSystem.IsLinux() || FuseBackend.IsMounted(mountPoint);
+
     private static partial IMountBackend? CreateWindows(ILoggerFactory loggerFactory);
 }
