@@ -1,4 +1,6 @@
 using AddCowMount.Cli;
+using AddCowMount.Cli.Output;
+using Microsoft.Extensions.Logging.Console;
 using Microsoft.Extensions.Logging;
 
 // Composition root: real console, logging to stderr only when asked (ADDCOW_LOG=debug|trace).
@@ -9,9 +11,15 @@ LogLevel level = Environment.GetEnvironmentVariable("ADDCOW_LOG")?.ToLowerInvari
     "information" or "info" => LogLevel.Information,
     _ => LogLevel.Warning,
 };
+OneLineConsoleFormatter.IncludeStackTraces = level == LogLevel.Trace;
 using ILoggerFactory loggerFactory = LoggerFactory.Create(b => b
     .SetMinimumLevel(level)
-    .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace)
+    .AddConsole(o =>
+    {
+        o.LogToStandardErrorThreshold = LogLevel.Trace;
+        o.FormatterName = OneLineConsoleFormatter.Name;
+    })
+    .AddConsoleFormatter<OneLineConsoleFormatter, ConsoleFormatterOptions>()
     .AddFilter((category, l) => l >= level));
 var context = new CliContext(Console.Out, Console.Error, interactive: !Console.IsErrorRedirected && !Console.IsOutputRedirected, loggerFactory);
 try
