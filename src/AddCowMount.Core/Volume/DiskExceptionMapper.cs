@@ -1,3 +1,5 @@
+using AddCowMount.Core.Format;
+
 namespace AddCowMount.Core.Volume;
 
 /// <summary>The one place where an exception from the disk becomes a <see cref="VolumeStatus"/>.</summary>
@@ -13,6 +15,12 @@ internal static class DiskExceptionMapper
 
     public static VolumeStatus ToStatus(Exception exception) => exception switch
     {
+        // The engine's own errors map by code, never by message.
+        AddCowException { Error: AddCowError.OutOfRange or AddCowError.InvalidArgument } => VolumeStatus.InvalidParameter,
+        AddCowException { Error: AddCowError.ReadOnly } => VolumeStatus.WriteProtected,
+        AddCowException { Error: AddCowError.AccessDenied } => VolumeStatus.AccessDenied,
+        AddCowException { InnerException: IOException inner } when IsDiskFull(inner.HResult) => VolumeStatus.DiskFull,
+        AddCowException => VolumeStatus.IoError,
         IOException io when IsDiskFull(io.HResult) => VolumeStatus.DiskFull,
         IOException => VolumeStatus.IoError,
         UnauthorizedAccessException => VolumeStatus.AccessDenied,
