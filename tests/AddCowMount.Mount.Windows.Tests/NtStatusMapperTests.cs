@@ -66,6 +66,14 @@ public sealed class NtStatusMapperTests
     }
 
     [TestMethod]
+    public void FromException_EngineErrorsMapByCode()
+    {
+        Assert.AreEqual(NtStatusCodes.MediaWriteProtected, NtStatusMapper.FromException(new Core.Format.AddCowException(Core.Format.AddCowError.ReadOnly, "/x", "read-only")));
+        Assert.AreEqual(NtStatusCodes.InvalidParameter, NtStatusMapper.FromException(new Core.Format.AddCowException(Core.Format.AddCowError.OutOfRange, "/x", "past the end")));
+        Assert.AreEqual(NtStatusCodes.IoDeviceError, NtStatusMapper.FromException(new Core.Format.AddCowException(Core.Format.AddCowError.IoError, "/x", "flush failed")));
+    }
+
+    [TestMethod]
     [DataRow(0x00000000u, true)]
     [DataRow(0x00000103u, true)]
     [DataRow(0x80000005u, false)]

@@ -3,7 +3,7 @@ using AddCowMount.Core.Format;
 namespace AddCowMount.Core.Volume;
 
 /// <summary>The one place where an exception from the disk becomes a <see cref="VolumeStatus"/>.</summary>
-internal static class DiskExceptionMapper
+public static class DiskExceptionMapper
 {
     // Windows: HRESULT_FROM_WIN32(ERROR_DISK_FULL) and HRESULT_FROM_WIN32(ERROR_HANDLE_DISK_FULL).
     private const int HResultDiskFull = unchecked((int)0x80070070);

@@ -42,6 +42,7 @@ public static class NtStatusMapper
             FileNotFoundException => NtStatusCodes.ObjectNameNotFound,
             DirectoryNotFoundException => NtStatusCodes.ObjectPathNotFound,
             EndOfStreamException => NtStatusCodes.EndOfFile,
+            AddCowMount.Core.Format.AddCowException => FromVolumeStatus(DiskExceptionMapper.ToStatus(exception)),
             IOException io when io.HResult is HResultDiskFull or HResultHandleDiskFull => NtStatusCodes.DiskFull,
             IOException => NtStatusCodes.IoDeviceError,
             ArgumentException => NtStatusCodes.InvalidParameter,
