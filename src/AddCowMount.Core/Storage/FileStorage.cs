@@ -146,7 +146,44 @@ public sealed class FileStorage : IStorageProvider
 
         public void SetLength(long length) => RandomAccess.SetLength(_handle, length);
 
-        public void Flush() => RandomAccess.FlushToDisk(_handle);
+        /// <summary>
+        /// fsync, strictly. On Unix .NET's RandomAccess.FlushToDisk swallows some fsync errors (seen here: ENOTCONN from
+        /// a FUSE file system whose server died returned as success), and a flush reported durable when it was not would
+        /// let the bitmap point at lost data. So Unix calls fsync(2) itself and throws on every error (errno in HResult,
+        /// as .NET does, so disk-full is recognised).
+        /// </summary>
+        public void Flush()
+        {
+            if (OperatingSystem.IsWindows())
+            {
+                RandomAccess.FlushToDisk(_handle);
+                return;
+            }
+
+            bool added = false;
+            _handle.DangerousAddRef(ref added);
+            try
+            {
+                int fd = (int)_handle.DangerousGetHandle();
+                while (Native.FSync(fd) != 0)
+                {
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno != EINTR)
+                    {
+                        throw new IOException($"fsync of {Path} failed: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+                    }
+                }
+            }
+            finally
+            {
+                if (added)
+                {
+                    _handle.DangerousRelease();
+                }
+            }
+        }
+
+        private const int EINTR = 4;
 
         public void Dispose() => _handle.Dispose();
     }
@@ -156,6 +193,9 @@ internal static partial class Native
 {
     [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     internal static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    internal static partial int FSync(int fd);
 
     [LibraryImport("libc", EntryPoint = "stat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
     internal static unsafe partial int Stat(string path, byte* buffer);
