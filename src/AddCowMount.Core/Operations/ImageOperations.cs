@@ -201,7 +201,7 @@ public static class ImageOperations
                 RandomAccess.Write(handle, trailer, length);
             }
 
-            RandomAccess.FlushToDisk(handle);
+            Storage.FileStorage.FlushStrict(handle, destination);
         }
         finally
         {

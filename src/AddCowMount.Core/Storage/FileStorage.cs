@@ -74,6 +74,39 @@ public sealed class FileStorage : IStorageProvider
         return OperatingSystem.IsWindows() ? full.ToUpperInvariant() : full;
     }
 
+    /// <summary>fsync that reports every failure (see <see cref="IStorageFile.Flush"/>'s implementation note).</summary>
+    public static void FlushStrict(SafeFileHandle handle, string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            RandomAccess.FlushToDisk(handle);
+            return;
+        }
+
+        const int EINTR = 4;
+        bool added = false;
+        handle.DangerousAddRef(ref added);
+        try
+        {
+            int fd = (int)handle.DangerousGetHandle();
+            while (Native.FSync(fd) != 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno != EINTR)
+                {
+                    throw new IOException($"fsync of {path} failed: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+                }
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
     private static bool IsSharingViolation(IOException ex)
     {
         // Windows: ERROR_SHARING_VIOLATION / ERROR_LOCK_VIOLATION. Unix: .NET reports a refused flock as
@@ -152,38 +185,7 @@ public sealed class FileStorage : IStorageProvider
         /// let the bitmap point at lost data. So Unix calls fsync(2) itself and throws on every error (errno in HResult,
         /// as .NET does, so disk-full is recognised).
         /// </summary>
-        public void Flush()
-        {
-            if (OperatingSystem.IsWindows())
-            {
-                RandomAccess.FlushToDisk(_handle);
-                return;
-            }
-
-            bool added = false;
-            _handle.DangerousAddRef(ref added);
-            try
-            {
-                int fd = (int)_handle.DangerousGetHandle();
-                while (Native.FSync(fd) != 0)
-                {
-                    int errno = Marshal.GetLastPInvokeError();
-                    if (errno != EINTR)
-                    {
-                        throw new IOException($"fsync of {Path} failed: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
-                    }
-                }
-            }
-            finally
-            {
-                if (added)
-                {
-                    _handle.DangerousRelease();
-                }
-            }
-        }
-
-        private const int EINTR = 4;
+        public void Flush() => FlushStrict(_handle, Path);
 
         public void Dispose() => _handle.Dispose();
     }
