@@ -103,7 +103,7 @@ public sealed class ConcurrencyStressTests
             Assert.IsTrue(outside.AsSpan().SequenceEqual(initial.AsSpan(0, (int)hotStart)), $"seed {seed}: bytes outside the hot area changed");
         }
 
-        _context.WriteLine($"seed {seed}: {threads} threads, {threads * opsPerThread} ops ({history.Count} writes, {reads.Count} reads (every {step}th checked), {flushes} flushes) " +
+        TestReport.Line(_context, $"seed {seed}: {threads} threads, {threads * opsPerThread} ops ({history.Count} writes, {reads.Count} reads (every {step}th checked), {flushes} flushes) " +
             $"over {hot} hot bytes{(copyOnRead ? ", copy-on-read" : string.Empty)}: serial");
     }
 }

@@ -77,7 +77,7 @@ public sealed class DifferentialTests
         byte[] all = new byte[DiskSize];
         final.Read(0, all);
         AssertSame(model, all, $"seed {seed}: whole disk after reopen");
-        _context.WriteLine($"seed {seed}, {backingLayers} backing layer(s): {ops} ops = {writes} writes, {reads} reads, {flushes} flushes, {reopens} reopens");
+        TestReport.Line(_context, $"seed {seed}, {backingLayers} backing layer(s): {ops} ops = {writes} writes, {reads} reads, {flushes} flushes, {reopens} reopens");
     }
 
     /// <summary>Threads own disjoint byte regions whose borders fall inside sectors, so neighbours read-modify-write one sector.</summary>
@@ -134,7 +134,7 @@ public sealed class DifferentialTests
         byte[] all = new byte[DiskSize];
         final.Read(0, all);
         AssertSame(model, all, $"seed {seed}: whole disk after reopen");
-        _context.WriteLine($"seed {seed}: {threads} threads x {opsPerThread} ops on disjoint regions of {region} bytes");
+        TestReport.Line(_context, $"seed {seed}: {threads} threads x {opsPerThread} ops on disjoint regions of {region} bytes");
     }
 
     /// <summary>Threads write and read overlapping unaligned ranges of a small hot area; the result must be serial.</summary>
@@ -204,7 +204,7 @@ public sealed class DifferentialTests
         final.Read(hotStart, content);
         string? finalProblem = history.Explain(hotStart, content, initial.AsSpan((int)hotStart, hot), long.MaxValue, requireAll: true);
         Assert.IsNull(finalProblem, $"seed {seed}: {finalProblem}");
-        _context.WriteLine($"seed {seed}: {threads} threads, {history.Count} overlapping writes and {reads.Count} reads (every {step}th checked) over {hot} bytes, all serial");
+        TestReport.Line(_context, $"seed {seed}: {threads} threads, {history.Count} overlapping writes and {reads.Count} reads (every {step}th checked) over {hot} bytes, all serial");
     }
 
     /// <summary>Makes disk.add-cow over 0..3 add-cow layers over a raw base shorter than the disk; returns the composed content.</summary>
