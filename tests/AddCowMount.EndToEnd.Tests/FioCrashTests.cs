@@ -9,7 +9,7 @@ namespace AddCowMount.EndToEnd.Tests;
 
 /// <summary>
 /// kill -9 of the mount process while fio writes through it with a verify workload that fsyncs after every write
-/// (four jobs on disjoint slices, random 4k-64k blocks, crc32c headers). fio saves each job's verify state when its
+/// (four jobs on disjoint slices, random 4k-16k blocks, crc32c headers). fio saves each job's verify state when its
 /// I/O fails; after `addcow unmount` clears the dead mount, `check` is clean, and a remount plus fio's verify-only
 /// pass with that state (`--verify_state_load`) re-reads every write fio completed and checks its checksum.
 /// <para>
@@ -53,12 +53,12 @@ public sealed partial class FioCrashTests
         for (int round = 0; round < Rounds; round++)
         {
             int fioSeed = random.Next(1, int.MaxValue);
-            int delay = random.Next(300, 1300);
+            int delay = random.Next(300, 1200);
             string dir = ws.Combine($"round{round}");
             Directory.CreateDirectory(dir);
 
-            // Write phase, killed under fio's feet. rate_iops keeps each job busy for about two seconds, so the kill
-            // always lands mid-run; the state files (local-jN-INDEX-verify.state) land in the round's folder.
+            // Write phase, killed under fio's feet. rate_iops caps each job's ~1,400 writes at 1,000 a second, so the kill
+            // always lands mid-run, even on a fast machine; the state files (local-jN-INDEX-verify.state) land in the round's folder.
             ForegroundMount mount = ws.StartForegroundMount(image, mnt);
             using Process writer = ProcessRunner.Start(E2eEnvironment.Tool("fio"), FioArguments(img, fioSeed, verifyOnly: false), workingDirectory: dir);
             Task<string> writerOutput = writer.StandardOutput.ReadToEndAsync();
@@ -132,8 +132,8 @@ public sealed partial class FioCrashTests
         // Global options first, then one --name per job so each job has its own iolog and state file.
         var arguments = new List<string>
         {
-            $"--filename={file}", "--rw=randwrite", "--bsrange=4k-64k", "--direct=1", "--ioengine=psync", "--iodepth=1",
-            $"--size={JobSize}", "--fsync=1", "--verify=crc32c", $"--randseed={seed}", "--rate_iops=200",
+            $"--filename={file}", "--rw=randwrite", "--bsrange=4k-16k", "--direct=1", "--ioengine=psync", "--iodepth=1",
+            $"--size={JobSize}", "--fsync=1", "--verify=crc32c", $"--randseed={seed}", "--rate_iops=1000",
             "--output-format=json",
         };
         arguments.AddRange(verifyOnly
