@@ -17,9 +17,10 @@ internal static class ProcessRunner
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(90);
 
-    public static ProcessResult Run(string file, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null)
+    public static ProcessResult Run(string file, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null, string? workingDirectory = null)
     {
         ProcessStartInfo start = StartInfo(file, arguments, environment);
+        start.WorkingDirectory = workingDirectory ?? string.Empty;
         start.RedirectStandardInput = true;
         var clock = Stopwatch.StartNew();
         using Process process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
@@ -43,9 +44,10 @@ internal static class ProcessRunner
     }
 
     /// <summary>Starts a process with stdout and stderr redirected (the caller reads them).</summary>
-    public static Process Start(string file, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null)
+    public static Process Start(string file, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
         ProcessStartInfo start = StartInfo(file, arguments, environment);
+        start.WorkingDirectory = workingDirectory ?? string.Empty;
         start.RedirectStandardInput = true;
         Process process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
         process.StandardInput.Close();
