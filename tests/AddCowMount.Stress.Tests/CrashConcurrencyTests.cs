@@ -47,6 +47,17 @@ public sealed class CrashConcurrencyTests
         var model = new CrashModel(chain.Original, chain.ImageFile);
         storage.StartRecording();
 
+        // An fsync takes time: sleeping in each one lets writes land while a flush is under way, as they do on a real disk.
+        storage.FaultHook = at =>
+        {
+            if (at.Operation == "flush")
+            {
+                Thread.Sleep(1);
+            }
+
+            return null;
+        };
+
         int ownSectors = (DiskSectors - SharedSectors) / threads;
         int writesPerThread = 1000 / threads;
         long clock = 0;
@@ -114,10 +125,7 @@ public sealed class CrashConcurrencyTests
                             long completed = Interlocked.Increment(ref clock);
                             local.Add(new PendingWrite(first, whole, begin, storage.LogCount, completed));
                             Interlocked.Increment(ref writesDone);
-                            if (random.Next(8) == 0)
-                            {
-                                Thread.Yield();
-                            }
+                            Thread.SpinWait(random.Next(100, 2000)); // a guest does other work between writes
                         }
                     }
                     catch (Exception ex)
@@ -147,7 +155,7 @@ public sealed class CrashConcurrencyTests
                         seen = now;
                         long started = Interlocked.Increment(ref clock);
                         disk.Flush();
-                        flushes.Add(new FlushRecord(started, storage.LogCount));
+                        flushes.Add(new FlushRecord(started, storage.LogCount, Interlocked.Increment(ref clock)));
                     }
                 }
                 catch (Exception ex)
@@ -167,17 +175,19 @@ public sealed class CrashConcurrencyTests
 
         long closeStarted = Interlocked.Increment(ref clock);
         disk.Dispose();
-        flushes.Add(new FlushRecord(closeStarted, storage.LogCount));
+        flushes.Add(new FlushRecord(closeStarted, storage.LogCount, Interlocked.Increment(ref clock)));
+        storage.FaultHook = null;
         if (failure is not null)
         {
             throw new AssertFailedException($"seed {seed}: a worker failed: {failure}", failure);
         }
 
-        int writes = 0;
+        int writes = 0, duringFlush = 0;
         foreach (List<PendingWrite> list in writeLists)
         {
             model.AddWrites(storage.Log, list);
             writes += list.Count;
+            duringFlush += list.Count(w => flushes.Any(f => f.Started < w.Completed && w.Completed < f.Ended));
         }
 
         model.AddFlushes(flushes);
@@ -200,8 +210,8 @@ public sealed class CrashConcurrencyTests
         }
 
         Assert.IsGreaterThanOrEqualTo(1000, points, "the workload must give at least 1,000 crash points");
-        TestReport.Line(_context, $"seed {seed}: {threads} writer threads + 1 flusher over a 2-layer chain, {writes} writes, " +
-            $"{flushes.Count} flushes, {storage.LogCount} file operations; {points} crash points, {crashes} crashes checked");
+        TestReport.Line(_context, $"seed {seed}: {threads} writer threads + 1 flusher over a 2-layer chain, {writes} writes " +
+            $"({duringFlush} returned while a flush ran), {flushes.Count} flushes, {storage.LogCount} file operations; {points} crash points, {crashes} crashes checked");
     }
 
     /// <summary>
@@ -237,7 +247,7 @@ public sealed class CrashConcurrencyTests
                     {
                         long started = ++clock;
                         aligned.Flush();
-                        flushes.Add(new FlushRecord(started, storage.LogCount));
+                        flushes.Add(new FlushRecord(started, storage.LogCount, ++clock));
                         continue;
                     }
 
@@ -246,7 +256,7 @@ public sealed class CrashConcurrencyTests
 
                 long last = ++clock;
                 aligned.Flush();
-                flushes.Add(new FlushRecord(last, storage.LogCount));
+                flushes.Add(new FlushRecord(last, storage.LogCount, ++clock));
             }
 
             Work(70);
@@ -497,8 +507,8 @@ public sealed class CrashConcurrencyTests
     /// </summary>
     private sealed record PendingWrite(long FirstSector, byte[] Whole, int Begin, int End, long Completed);
 
-    /// <summary>A flush: the clock tick taken before the call, and the log length after it returned.</summary>
-    private sealed record FlushRecord(long Started, int EndLog);
+    /// <summary>A flush: the clock ticks taken before the call and after it returned, and the log length after it returned.</summary>
+    private sealed record FlushRecord(long Started, int EndLog, long Ended);
 
     /// <summary>The content one write stored into one sector, and the log index of the image-file write that stored it.</summary>
     private sealed record SectorVersion(byte[] Content, int LogIndex, long Completed);
