@@ -71,4 +71,17 @@ public sealed class NativeLayoutTests
         Assert.AreEqual(500L, *(long*)(raw + 96));
         Assert.AreEqual(0L, *(long*)(raw + 120), "reserved tail is cleared");
     }
+
+    /// <summary>Offsets from a C program compiled against /usr/include/fuse3 (libfuse 3.14, x86_64).</summary>
+    [TestMethod]
+    public void FuseBufAndBufVec_MatchLibfuseLayout()
+    {
+        Assert.AreEqual(40, Marshal.SizeOf<FuseBuf>());
+        Assert.AreEqual(16, (int)Marshal.OffsetOf<FuseBuf>(nameof(FuseBuf.Mem)));
+        Assert.AreEqual(24, (int)Marshal.OffsetOf<FuseBuf>(nameof(FuseBuf.Fd)));
+        Assert.AreEqual(32, (int)Marshal.OffsetOf<FuseBuf>(nameof(FuseBuf.Position)));
+        Assert.AreEqual(64, Marshal.SizeOf<FuseBufVec>());
+        Assert.AreEqual(24, (int)Marshal.OffsetOf<FuseBufVec>(nameof(FuseBufVec.Buf)));
+        Assert.AreEqual(36, (int)FuseOperationSlot.WriteBuf);
+    }
 }

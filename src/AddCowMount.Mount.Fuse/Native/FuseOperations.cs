@@ -33,6 +33,7 @@ internal static unsafe class FuseOperations
         table[(int)FuseOperationSlot.Open] = (IntPtr)(delegate* unmanaged[Cdecl]<byte*, FuseFileInfo*, int>)&Open;
         table[(int)FuseOperationSlot.Read] = (IntPtr)(delegate* unmanaged[Cdecl]<byte*, byte*, nuint, long, FuseFileInfo*, int>)&Read;
         table[(int)FuseOperationSlot.Write] = (IntPtr)(delegate* unmanaged[Cdecl]<byte*, byte*, nuint, long, FuseFileInfo*, int>)&Write;
+        table[(int)FuseOperationSlot.WriteBuf] = (IntPtr)(delegate* unmanaged[Cdecl]<byte*, FuseBufVec*, long, FuseFileInfo*, int>)&WriteBuf;
         table[(int)FuseOperationSlot.StatFs] = (IntPtr)(delegate* unmanaged[Cdecl]<byte*, StatVfs*, int>)&StatFs;
         table[(int)FuseOperationSlot.Flush] = (IntPtr)(delegate* unmanaged[Cdecl]<byte*, FuseFileInfo*, int>)&Flush;
         table[(int)FuseOperationSlot.Release] = (IntPtr)(delegate* unmanaged[Cdecl]<byte*, FuseFileInfo*, int>)&Release;
@@ -250,6 +251,67 @@ internal static unsafe class FuseOperations
         catch (Exception exception)
         {
             return Failed(adapter, "read", exception);
+        }
+    }
+
+    /// <summary>
+    /// write_buf: without it, libfuse's high-level API copies every write request into a fresh buffer before calling
+    /// write. A request held in one memory buffer (the usual case) is passed on in place; anything else (several
+    /// buffers, or a pipe/fd buffer when splicing) is gathered with fuse_buf_copy into one pooled buffer first.
+    /// </summary>
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static int WriteBuf(byte* path, FuseBufVec* source, long offset, FuseFileInfo* fileInfo)
+    {
+        FuseVolumeAdapter? adapter = null;
+        try
+        {
+            adapter = Current();
+            if (adapter is null || fileInfo == null || source == null)
+            {
+                return -EIO;
+            }
+
+            FuseBuf* first = &source->Buf + source->Index;
+            if (source->Count - source->Index == 1 && (first->Flags & FuseBuf.IsFd) == 0)
+            {
+                nuint length = first->Size - source->Offset;
+                if (length > int.MaxValue)
+                {
+                    return -EIO;
+                }
+
+                return adapter.Write(fileInfo->FileHandle, offset, new ReadOnlySpan<byte>((byte*)first->Mem + source->Offset, (int)length));
+            }
+
+            nuint total = LibFuse.BufSize(source);
+            if (total > int.MaxValue)
+            {
+                return -EIO;
+            }
+
+            byte[] rented = System.Buffers.ArrayPool<byte>.Shared.Rent((int)total);
+            try
+            {
+                fixed (byte* memory = rented)
+                {
+                    var destination = new FuseBufVec { Count = 1, Buf = new FuseBuf { Size = total, Mem = memory } };
+                    long copied = LibFuse.BufCopy(&destination, source, 0);
+                    if (copied < 0)
+                    {
+                        return (int)copied;
+                    }
+
+                    return adapter.Write(fileInfo->FileHandle, offset, new ReadOnlySpan<byte>(memory, (int)copied));
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+        catch (Exception exception)
+        {
+            return Failed(adapter, "write", exception);
         }
     }
 

@@ -7,6 +7,12 @@ internal static unsafe partial class LibFuse
 {
     internal const string Library = "libfuse3.so.3";
 
+    [LibraryImport(Library, EntryPoint = "fuse_buf_size")]
+    internal static partial nuint BufSize(FuseBufVec* bufferVector);
+
+    [LibraryImport(Library, EntryPoint = "fuse_buf_copy")]
+    internal static partial long BufCopy(FuseBufVec* destination, FuseBufVec* source, int flags);
+
     [LibraryImport(Library, EntryPoint = "fuse_version")]
     internal static partial int Version();
 

@@ -162,3 +162,27 @@ internal enum FuseOperationSlot
     Lseek = 41,
     Count = 42,
 }
+
+/// <summary>struct fuse_buf (libfuse 3.14, x86_64): 40 bytes.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct FuseBuf
+{
+    /// <summary>FUSE_BUF_IS_FD: the data is in <see cref="Fd"/>, not in <see cref="Mem"/>.</summary>
+    public const int IsFd = 1 << 1;
+
+    public nuint Size;
+    public int Flags;
+    public void* Mem;
+    public int Fd;
+    public long Position;
+}
+
+/// <summary>struct fuse_bufvec: count, index, offset, then the buffers (declared buf[1] in C).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct FuseBufVec
+{
+    public nuint Count;
+    public nuint Index;
+    public nuint Offset;
+    public FuseBuf Buf;
+}
