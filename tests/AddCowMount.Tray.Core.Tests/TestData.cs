@@ -18,30 +18,3 @@ internal static class TestData
         return new MountInfo(mountPoint, Image(imageName), 4242, readOnly, files, openHandles);
     }
 }
-
-/// <summary>A fresh folder per test, removed afterwards.</summary>
-internal sealed class TempDirectory : IDisposable
-{
-    public TempDirectory()
-    {
-        Path = Directory.CreateTempSubdirectory("addcow-tray-test-").FullName;
-    }
-
-    public string Path { get; }
-
-    public string Combine(string name) => System.IO.Path.Combine(Path, name);
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(Path, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-    }
-}

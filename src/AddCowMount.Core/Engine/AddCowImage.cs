@@ -65,9 +65,6 @@ public sealed partial class AddCowImage : ISectorDevice
     /// <summary>True after a failed fsync of the image file: the image then refuses writes and flushes until reopened.</summary>
     public bool IsFailed => _dataLost is not null;
 
-    /// <summary>True when writes were made since the last flush.</summary>
-    public bool HasUnflushedAllocation => _bitmap.HasDirty;
-
     public void ReadSectors(long sector, Span<byte> buffer)
     {
         long count = CheckRange(sector, buffer.Length);
@@ -227,23 +224,7 @@ public sealed partial class AddCowImage : ISectorDevice
     }
 
     /// <summary>Unallocated sectors come from the backing chain; past a shorter backing file, or without one, they are zeros.</summary>
-    private void ReadBacking(long sector, Span<byte> buffer)
-    {
-        if (_backing is null)
-        {
-            buffer.Clear();
-            return;
-        }
-
-        long count = buffer.Length / ISectorDevice.SectorSize;
-        long inBacking = Math.Clamp(_backing.SectorCount - sector, 0, count);
-        if (inBacking > 0)
-        {
-            _backing.ReadSectors(sector, buffer[..(int)(inBacking * ISectorDevice.SectorSize)]);
-        }
-
-        buffer[(int)(inBacking * ISectorDevice.SectorSize)..].Clear();
-    }
+    private void ReadBacking(long sector, Span<byte> buffer) => SectorDevices.ReadOrZeros(_backing, sector, buffer);
 
     private long CheckRange(long sector, int byteCount)
     {

@@ -178,25 +178,6 @@ internal sealed class AllocationBitmap
         }
     }
 
-    public bool HasDirty
-    {
-        get
-        {
-            lock (_lock)
-            {
-                foreach (long i in _chunks.Loaded)
-                {
-                    if (_chunks.Get(i) is { } chunk && chunk.DirtyEnd > chunk.DirtyStart)
-                    {
-                        return true;
-                    }
-                }
-
-                return false;
-            }
-        }
-    }
-
     /// <summary>
     /// Writes captured pieces into the add-cow file. Like the seed's sector-wise bdrv_pwrite, the file grows
     /// to the 512-byte multiple that covers a written byte, so our files match the seed's byte for byte.

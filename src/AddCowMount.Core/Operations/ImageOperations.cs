@@ -95,7 +95,7 @@ public static class ImageOperations
             {
                 Span<byte> newPart = newData.AsSpan(0, oldPart.Length);
                 image.ReadSectors(sector, oldPart);
-                ReadLayer(newBacking, sector, newPart);
+                SectorDevices.ReadOrZeros(newBacking, sector, newPart);
                 for (int i = 0; i < oldPart.Length / ISectorDevice.SectorSize; i++)
                 {
                     Span<byte> o = oldPart.Slice(i * ISectorDevice.SectorSize, ISectorDevice.SectorSize);
@@ -147,25 +147,6 @@ public static class ImageOperations
         }
 
         return done;
-    }
-
-    /// <summary>Reads a layer's sectors, zeros past its end or when there is no layer.</summary>
-    public static void ReadLayer(ISectorDevice? layer, long sector, Span<byte> buffer)
-    {
-        if (layer is null)
-        {
-            buffer.Clear();
-            return;
-        }
-
-        long count = buffer.Length / ISectorDevice.SectorSize;
-        long inLayer = Math.Clamp(layer.SectorCount - sector, 0, count);
-        if (inLayer > 0)
-        {
-            layer.ReadSectors(sector, buffer[..(int)(inLayer * ISectorDevice.SectorSize)]);
-        }
-
-        buffer[(int)(inLayer * ISectorDevice.SectorSize)..].Clear();
     }
 
     /// <summary>
