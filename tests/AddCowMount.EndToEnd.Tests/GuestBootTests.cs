@@ -34,8 +34,8 @@ public sealed class GuestBootTests
         var payload = new Dictionary<string, byte[]>
         {
             ["hello.txt"] = "hello from a guest on addcow\n"u8.ToArray(),
-            ["odd-size.bin"] = RandomBytes(1_048_577, seed: 11),
-            ["three-mib.bin"] = RandomBytes(3 << 20, seed: 12),
+            ["odd-size.bin"] = FileSystemRoundTripTests.RandomBytes(1_048_577, seed: 11),
+            ["three-mib.bin"] = FileSystemRoundTripTests.RandomBytes(3 << 20, seed: 12),
         };
         GuestKit kit = GuestKit.Build(ws.Folder, payload);
         string image = ws.CreateOverlay();
@@ -127,12 +127,5 @@ public sealed class GuestBootTests
         {
             Assert.Contains(report, boot.Reports, $"the guest reports '{report}'\n{boot.Describe()}");
         }
-    }
-
-    private static byte[] RandomBytes(int length, int seed)
-    {
-        byte[] data = new byte[length];
-        new Random(seed).NextBytes(data);
-        return data;
     }
 }

@@ -231,20 +231,23 @@ internal sealed class AllocationBitmap
     /// <summary>Number of set bits (allocated sectors), counted chunk by chunk without caching what it reads.</summary>
     public long CountSet()
     {
-        byte[] scratch = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+        byte[]? scratch = null;
         try
         {
             long total = 0;
             for (long index = 0, first = 0; first < SectorCount; index++, first += SectorsPerChunk)
             {
-                total += CountSetBits(PeekChunk(index, scratch), Math.Min(SectorsPerChunk, SectorCount - first));
+                total += CountSetBits(PeekChunk(index, ref scratch), Math.Min(SectorsPerChunk, SectorCount - first));
             }
 
             return total;
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(scratch);
+            if (scratch is not null)
+            {
+                ArrayPool<byte>.Shared.Return(scratch);
+            }
         }
     }
 
@@ -260,14 +263,14 @@ internal sealed class AllocationBitmap
             yield break;
         }
 
-        byte[] scratch = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+        byte[]? scratch = null; // rented on the first chunk that is not held
         try
         {
             long runStart = from;
             bool state = false;
             for (long s = from; s < to;)
             {
-                byte[] bytes = PeekChunk(s / SectorsPerChunk, scratch);
+                byte[] bytes = PeekChunk(s / SectorsPerChunk, ref scratch);
                 long inChunk = s % SectorsPerChunk;
                 long limit = Math.Min(SectorsPerChunk, inChunk + (to - s));
                 while (inChunk < limit)
@@ -295,7 +298,10 @@ internal sealed class AllocationBitmap
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(scratch);
+            if (scratch is not null)
+            {
+                ArrayPool<byte>.Shared.Return(scratch);
+            }
         }
     }
 
@@ -428,8 +434,8 @@ internal sealed class AllocationBitmap
 
     private Chunk GetChunkLocked(long index) => _chunks.Get(index) ?? LoadLocked(index);
 
-    /// <summary>A chunk's bytes for a read-only pass: the held chunk, or the file's content in <paramref name="scratch"/>.</summary>
-    private byte[] PeekChunk(long index, byte[] scratch)
+    /// <summary>A chunk's bytes for a read-only pass: the held chunk, or the file's content in <paramref name="scratch"/> (rented on first use).</summary>
+    private byte[] PeekChunk(long index, ref byte[]? scratch)
     {
         if (Volatile.Read(ref _chunks).Get(index) is { } held)
         {
@@ -444,6 +450,7 @@ internal sealed class AllocationBitmap
                 return loaded.Bytes;
             }
 
+            scratch ??= ArrayPool<byte>.Shared.Rent(ChunkBytes);
             ReadChunk(index, scratch);
             return scratch;
         }
