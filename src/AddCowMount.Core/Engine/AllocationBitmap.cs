@@ -237,7 +237,10 @@ internal sealed class AllocationBitmap
             long total = 0;
             for (long index = 0, first = 0; first < SectorCount; index++, first += SectorsPerChunk)
             {
-                total += CountSetBits(PeekChunk(index, ref scratch), Math.Min(SectorsPerChunk, SectorCount - first));
+                if (PeekChunk(index, ref scratch) is { } bytes)
+                {
+                    total += CountSetBits(bytes, Math.Min(SectorsPerChunk, SectorCount - first));
+                }
             }
 
             return total;
@@ -270,12 +273,12 @@ internal sealed class AllocationBitmap
             bool state = false;
             for (long s = from; s < to;)
             {
-                byte[] bytes = PeekChunk(s / SectorsPerChunk, ref scratch);
+                byte[]? bytes = PeekChunk(s / SectorsPerChunk, ref scratch); // null: all zeros
                 long inChunk = s % SectorsPerChunk;
                 long limit = Math.Min(SectorsPerChunk, inChunk + (to - s));
                 while (inChunk < limit)
                 {
-                    bool bit = (bytes[inChunk >> 3] & Mask(inChunk)) != 0;
+                    bool bit = bytes is not null && (bytes[inChunk >> 3] & Mask(inChunk)) != 0;
                     if (s == from)
                     {
                         state = bit;
@@ -288,7 +291,7 @@ internal sealed class AllocationBitmap
                     }
 
                     // At least the sector just read: a writer may flip its bit between the two reads.
-                    long same = Math.Max(1, SameState(bytes, inChunk, limit, state));
+                    long same = bytes is null ? limit - inChunk : Math.Max(1, SameState(bytes, inChunk, limit, state));
                     inChunk += same;
                     s += same;
                 }
@@ -434,8 +437,8 @@ internal sealed class AllocationBitmap
 
     private Chunk GetChunkLocked(long index) => _chunks.Get(index) ?? LoadLocked(index);
 
-    /// <summary>A chunk's bytes for a read-only pass: the held chunk, or the file's content in <paramref name="scratch"/> (rented on first use).</summary>
-    private byte[] PeekChunk(long index, ref byte[]? scratch)
+    /// <summary>A chunk's bytes for a read-only pass: the held chunk, the file's content in <paramref name="scratch"/> (rented on first use), or null when the chunk is all zeros.</summary>
+    private byte[]? PeekChunk(long index, ref byte[]? scratch)
     {
         if (Volatile.Read(ref _chunks).Get(index) is { } held)
         {
@@ -448,6 +451,11 @@ internal sealed class AllocationBitmap
             if (_chunks.Get(index) is { } loaded)
             {
                 return loaded.Bytes;
+            }
+
+            if (IsHole(index))
+            {
+                return null;
             }
 
             scratch ??= ArrayPool<byte>.Shared.Rent(ChunkBytes);
@@ -487,6 +495,11 @@ internal sealed class AllocationBitmap
         long offset = index * ChunkBytes;
         int length = (int)Math.Clamp(ByteLength - offset, 0, ChunkBytes);
         int read = 0;
+        if (IsHole(index))
+        {
+            length = 0; // all zeros, nothing to read
+        }
+
         while (read < length)
         {
             int n = _file.Read(AddCowHeader.Length + offset + read, bytes[read..length]);
@@ -514,6 +527,14 @@ internal sealed class AllocationBitmap
 
             bytes[byteIndex..].Clear();
         }
+    }
+
+    /// <summary>Whether the file holds nothing but zeros for chunk <paramref name="index"/> (a hole of the sparse add-cow file, or past the bitmap).</summary>
+    private bool IsHole(long index)
+    {
+        long offset = AddCowHeader.Length + (index * ChunkBytes);
+        long length = Math.Clamp(ByteLength - (index * ChunkBytes), 0, ChunkBytes);
+        return length == 0 || _file.NextDataOffset(offset) >= offset + length;
     }
 
     private void MarkDirtyLocked(long index, Chunk chunk, int start, int end)
