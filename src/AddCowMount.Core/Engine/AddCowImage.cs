@@ -177,7 +177,7 @@ public sealed partial class AddCowImage : ISectorDevice
     /// <summary>Maximal runs of allocated / unallocated sectors of this layer (not the layers below).</summary>
     public IEnumerable<(long Start, long Count, bool Allocated)> AllocationRuns() => _bitmap.Runs(0, SectorCount);
 
-    /// <summary>Bitmap chunks (64 KiB each) loaded so far; tests use it to prove a large disk opens without reading its bitmap.</summary>
+    /// <summary>Bitmap chunks (64 KiB each) held now; tests use it to prove a large disk opens without reading its bitmap and that walks stay bounded.</summary>
     internal int LoadedBitmapChunks => _bitmap.LoadedChunks;
 
     /// <summary>Number of allocated sectors of this layer.</summary>

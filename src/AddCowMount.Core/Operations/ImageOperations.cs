@@ -12,6 +12,7 @@ public static class ImageOperations
 {
     internal const int ChunkSectors = 2048; // 1 MiB
     private const long FlushEveryBytes = 256L * 1024 * 1024;
+    private const long ClearPieceSectors = 64L * AllocationBitmap.ChunkBytes * 8; // 64 bitmap chunks
 
     /// <summary>
     /// Copies every allocated sector into the backing file, makes it durable, and only then clears the
@@ -44,9 +45,24 @@ public static class ImageOperations
             backing.WriteSectors(sector, part);
         }, total, progress, cancel);
         backing.Flush();
+
+        // Every bit may go now (the data is durable in the backing file); flushing each 16 GiB of disk keeps the
+        // dirty bitmap, which stays in memory until flushed, at 4 MiB however large the disk.
+        long clearedSinceFlush = 0;
         foreach ((long start, long count, bool _) in runs)
         {
-            image.ClearAllocation(start, count);
+            for (long s = start; s < start + count;)
+            {
+                long n = Math.Min(ClearPieceSectors - clearedSinceFlush, start + count - s);
+                image.ClearAllocation(s, n);
+                s += n;
+                clearedSinceFlush += n;
+                if (clearedSinceFlush == ClearPieceSectors)
+                {
+                    image.Flush();
+                    clearedSinceFlush = 0;
+                }
+            }
         }
 
         image.Flush();

@@ -187,6 +187,8 @@ public sealed class FileStorage : IStorageProvider
         /// </summary>
         public void Flush() => FlushStrict(_handle, Path);
 
+        public long NextDataOffset(long offset) => SparseFiles.NextData(_handle, offset);
+
         public void Dispose() => _handle.Dispose();
     }
 }

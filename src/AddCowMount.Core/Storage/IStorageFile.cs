@@ -34,6 +34,13 @@ public interface IStorageFile : IDisposable
 
     /// <summary>Makes every completed write durable (fsync).</summary>
     void Flush();
+
+    /// <summary>
+    /// The first offset at or after <paramref name="offset"/> that may hold data: every byte before it reads as zero
+    /// (a hole of a sparse file). <see cref="long.MaxValue"/> when no data follows. Knowing of no holes is always
+    /// correct, and is the default.
+    /// </summary>
+    long NextDataOffset(long offset) => offset;
 }
 
 /// <summary>Opens and manages files for the engine.</summary>

@@ -33,4 +33,30 @@ public sealed class FileStorageTests
 
         Assert.AreEqual(1, File.ReadAllBytes(path)[0]);
     }
+
+    /// <summary>
+    /// Bitmap walks skip the holes of a sparse add-cow file, so NextDataOffset must never skip data: at most the
+    /// offset of the first written byte, and on Linux file systems with holes (ext4, tmpfs, xfs, btrfs) exactly the
+    /// start of its block.
+    /// </summary>
+    [TestMethod]
+    public void NextDataOffset_NeverSkipsData_AndFindsHolesOnLinux()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.Combine("sparse.raw");
+        using IStorageFile file = FileStorage.Instance.CreateNew(path);
+        file.SetLength(8L << 20);
+        file.Write((2L << 20) + 10, [7]);
+        file.Write(5L << 20, [8]);
+
+        long first = file.NextDataOffset(0);
+        Assert.IsLessThanOrEqualTo((2L << 20) + 10, first, "skipped the data at 2 MiB + 10");
+        Assert.IsLessThanOrEqualTo(5L << 20, file.NextDataOffset((2L << 20) + 11), "skipped the data at 5 MiB");
+        Assert.AreEqual(5L << 20, file.NextDataOffset(5L << 20), "an offset holding data is its own answer");
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.AreEqual(2L << 20, first, "the hole before the first block of data");
+            Assert.AreEqual(long.MaxValue, file.NextDataOffset((5L << 20) + 4096), "no data after the last block");
+        }
+    }
 }
