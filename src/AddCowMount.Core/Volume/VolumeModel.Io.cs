@@ -13,8 +13,7 @@ public sealed partial class VolumeModel
             return VolumeStatus.InvalidParameter;
         }
 
-        var status = TryResolve(path, out var entry);
-        if (entry is null)
+        if (!TryResolve(path, out var entry, out var status))
         {
             return status;
         }

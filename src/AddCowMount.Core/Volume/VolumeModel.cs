@@ -133,16 +133,14 @@ public sealed partial class VolumeModel : IVolume
 
     public VolumeStatus GetNode(string path, out VolumeNode? node)
     {
-        var status = TryResolve(path, out var entry);
-        node = entry is null ? null : ToNode(entry);
+        node = TryResolve(path, out var entry, out var status) ? ToNode(entry) : null;
         return status;
     }
 
     public VolumeStatus List(string directoryPath, out IReadOnlyList<VolumeNode> entries)
     {
         entries = [];
-        var status = TryResolve(directoryPath, out var entry);
-        if (entry is null)
+        if (!TryResolve(directoryPath, out var entry, out var status))
         {
             return status;
         }
@@ -169,8 +167,7 @@ public sealed partial class VolumeModel : IVolume
     /// </summary>
     public VolumeStatus CanWrite(string path)
     {
-        var status = TryResolve(path, out _);
-        return status != VolumeStatus.Success ? status : IsReadOnly ? VolumeStatus.WriteProtected : VolumeStatus.Success;
+        return !TryResolve(path, out _, out var status) ? status : IsReadOnly ? VolumeStatus.WriteProtected : VolumeStatus.Success;
     }
 
     /// <summary>
@@ -180,8 +177,7 @@ public sealed partial class VolumeModel : IVolume
     /// </summary>
     public VolumeStatus CanDelete(string path)
     {
-        var status = TryResolve(path, out _);
-        return status != VolumeStatus.Success ? status : Refusal();
+        return !TryResolve(path, out _, out var status) ? status : Refusal();
     }
 
     public VolumeStatus Create(string path, bool directory)
@@ -199,14 +195,12 @@ public sealed partial class VolumeModel : IVolume
 
     public VolumeStatus Rename(string fromPath, string toPath, bool replaceExisting)
     {
-        var status = TryResolve(fromPath, out _);
-        return status != VolumeStatus.Success ? status : Refusal();
+        return !TryResolve(fromPath, out _, out var status) ? status : Refusal();
     }
 
     public VolumeStatus SetLength(string path, long length)
     {
-        var status = TryResolve(path, out var entry);
-        if (entry is null)
+        if (!TryResolve(path, out var entry, out var status))
         {
             return status;
         }
@@ -221,8 +215,7 @@ public sealed partial class VolumeModel : IVolume
 
     public VolumeStatus SetTimes(string path, DateTime? creationTimeUtc, DateTime? lastAccessTimeUtc, DateTime? lastWriteTimeUtc)
     {
-        var status = TryResolve(path, out var entry);
-        if (entry is null)
+        if (!TryResolve(path, out var entry, out var status))
         {
             return status;
         }
@@ -240,8 +233,7 @@ public sealed partial class VolumeModel : IVolume
 
     public VolumeStatus GetSecurity(string path, out byte[]? descriptor)
     {
-        var status = TryResolve(path, out var entry);
-        descriptor = entry?.GetSecurity();
+        descriptor = TryResolve(path, out var entry, out var status) ? entry.GetSecurity() : null;
         return status;
     }
 
@@ -252,8 +244,7 @@ public sealed partial class VolumeModel : IVolume
             return VolumeStatus.InvalidParameter;
         }
 
-        var status = TryResolve(path, out var entry);
-        if (entry is null)
+        if (!TryResolve(path, out var entry, out var status))
         {
             return status;
         }
@@ -303,8 +294,8 @@ public sealed partial class VolumeModel : IVolume
 
     private VolumeStatus Refusal() => IsReadOnly ? VolumeStatus.WriteProtected : VolumeStatus.AccessDenied;
 
-    /// <summary>The entry at <paramref name="path"/> (Success), or null with NotFound / InvalidParameter.</summary>
-    private VolumeStatus TryResolve(string path, [NotNullWhen(true)] out Entry? entry)
+    /// <summary>The entry at <paramref name="path"/> (status Success), or false with NotFound / InvalidParameter.</summary>
+    private bool TryResolve(string path, [NotNullWhen(true)] out Entry? entry, out VolumeStatus status)
     {
         var kind = VolumePath.Parse(path, out var name);
         entry = kind switch
@@ -313,7 +304,8 @@ public sealed partial class VolumeModel : IVolume
             VolumePath.Kind.Name => Find(name),
             _ => null,
         };
-        return entry is not null ? VolumeStatus.Success : VolumePath.Missing(kind);
+        status = entry is not null ? VolumeStatus.Success : VolumePath.Missing(kind);
+        return entry is not null;
     }
 
     private Entry? Find(string name)
