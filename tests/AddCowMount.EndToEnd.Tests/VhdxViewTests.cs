@@ -104,6 +104,20 @@ public sealed class VhdxViewTests
         AssertQemuSeesTheDisk(vhdx, img, size);
         AssertLibvhdiSeesTheDisk(ws, vhdx, img, size, compareAll: true);
         AssertPattern(img, 3L << 20, 65536, 0x5a);
+
+        // A layout change (here the first region table) is an I/O error for the writer and changes no file.
+        string[] files = [vhdx, image, ws.Combine("vm.raw"), sidecar];
+        string[] hashes = [.. files.Select(Workspace.Sha256)];
+        using (var handle = File.OpenHandle(vhdx, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite))
+        {
+            IOException refused = Assert.ThrowsExactly<IOException>(() => RandomAccess.Write(handle, "XXXX"u8, (192 * 1024) + 20));
+            StringAssert.Contains(refused.Message, "Input/output error", refused.Message);
+        }
+
+        ws.AddCowOk("unmount", mnt);
+        CollectionAssert.AreEqual(hashes[1..], files[1..].Select(Workspace.Sha256).ToArray(), "add-cow, image file and sidecar unchanged");
+        ws.MountBackground(image, mnt, "--read-only");
+        Assert.AreEqual(hashes[0], Workspace.Sha256(vhdx), "the .vhdx unchanged");
     }
 
     [TestMethod]
