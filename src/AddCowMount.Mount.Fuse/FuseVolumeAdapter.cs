@@ -228,9 +228,9 @@ internal sealed partial class FuseVolumeAdapter : IDisposable
             return Trace("access", path, -FuseErrno.EROFS);
         }
 
-        if ((mask & W_OK) != 0 && !node.IsDirectory && node.IsReadOnly)
+        if ((mask & W_OK) != 0 && _volume.CanWrite(path) is var writable && writable != VolumeStatus.Success)
         {
-            return Trace("access", path, -FuseErrno.EACCES);
+            return Trace("access", path, FuseErrno.ToResult(writable));
         }
 
         if ((mask & X_OK) != 0 && !node.IsDirectory)

@@ -241,6 +241,26 @@ public sealed class VerbTests
     }
 
     [TestMethod]
+    public void Convert_Vhdx_StructureThenTheDiskAtThePayloadOffset_SameIdAsTheMountedView()
+    {
+        using var temp = new TempDirectory();
+        MakeBase(temp);
+        string image = temp.Combine("vm.add-cow");
+        Cli.Ok("create", "-b", "base.raw", image);
+        Cli.Ok("io", "-c", "write -P 3 0 512", image);
+        Cli.Ok("convert", "-O", "vhdx", image, temp.Combine("vm.vhdx"));
+        Cli.Ok("convert", "-O", "raw", image, temp.Combine("vm.img"));
+
+        byte[] vhdx = File.ReadAllBytes(temp.Combine("vm.vhdx"));
+        var layout = VhdxLayout.Create(1 << 20, VhdFooter.StableId(Path.GetFullPath(image)));
+        var (h1, h2) = layout.InitialHeaders();
+        Assert.AreEqual(layout.FileLength, vhdx.Length);
+        CollectionAssert.AreEqual(layout.StructureBytes(h1.ToArray(), h2.ToArray()), vhdx[..(int)layout.PayloadOffset], "structure, with the Virtual Disk ID the mount shows");
+        CollectionAssert.AreEqual(File.ReadAllBytes(temp.Combine("vm.img")), vhdx[(int)layout.PayloadOffset..(int)layout.PayloadEnd]);
+        Assert.IsFalse(vhdx.AsSpan((int)layout.PayloadEnd).ContainsAnyExcept((byte)0), "padding of the last block");
+    }
+
+    [TestMethod]
     [DataRow("magic")]
     [DataRow("version")]
     [DataRow("truncate")]

@@ -35,8 +35,8 @@ public sealed class LifecycleTests
         Assert.AreEqual(second, b.Image);
         Assert.IsFalse(a.ReadOnly);
         Assert.IsTrue(b.ReadOnly);
-        CollectionAssert.AreEqual(new[] { "vm.img", "vm.vhd", "vm.vmdk" }.Select(f => Path.Combine(mntA, f)).ToList(), a.Files);
-        CollectionAssert.AreEqual(new[] { "other.img", "other.vhd", "other.vmdk" }.Select(f => Path.Combine(mntB, f)).ToList(), b.Files);
+        CollectionAssert.AreEqual(new[] { "vm.img", "vm.vhd", "vm.vhdx", "vm.vmdk" }.Select(f => Path.Combine(mntA, f)).ToList(), a.Files);
+        CollectionAssert.AreEqual(new[] { "other.img", "other.vhd", "other.vhdx", "other.vmdk" }.Select(f => Path.Combine(mntB, f)).ToList(), b.Files);
         foreach (MountInfo m in mounts)
         {
             string commandLine = File.ReadAllText($"/proc/{m.Pid}/cmdline").Replace('\0', ' ');

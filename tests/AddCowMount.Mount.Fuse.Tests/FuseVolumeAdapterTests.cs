@@ -109,6 +109,23 @@ public sealed class FuseVolumeAdapterTests
     }
 
     [TestMethod]
+    public void AccessAndUnlink_AskTheVolume_InsteadOfDeciding()
+    {
+        var node = new VolumeNode("disk.vhdx", false, 4096, false, DateTime.UnixEpoch, DateTime.UnixEpoch, DateTime.UnixEpoch);
+        var volume = new Mock<IVolume>();
+        volume.SetupGet(v => v.IsReadOnly).Returns(false);
+        volume.Setup(v => v.GetNode("/disk.vhdx", out node)).Returns(VolumeStatus.Success);
+        volume.Setup(v => v.CanWrite("/disk.vhdx")).Returns(VolumeStatus.AccessDenied);
+        volume.Setup(v => v.Delete("/disk.vhdx")).Returns(VolumeStatus.AccessDenied);
+        using var adapter = new FuseVolumeAdapter(volume.Object, new FuseMountOptions(), 1000, 100, NullLogger.Instance);
+
+        Assert.AreEqual(0, adapter.Access("/disk.vhdx", 4));
+        Assert.AreEqual(-FuseErrno.EACCES, adapter.Access("/disk.vhdx", 2), "the node is not flagged read-only, but the volume says no");
+        Assert.AreEqual(-FuseErrno.EACCES, adapter.Unlink("/disk.vhdx"));
+        volume.Verify(v => v.CanWrite("/disk.vhdx"), Times.Once);
+    }
+
+    [TestMethod]
     public void FsyncAndDestroy_FlushTheVolume()
     {
         var volume = new InMemoryVolume();

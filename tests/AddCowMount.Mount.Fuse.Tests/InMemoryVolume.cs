@@ -109,7 +109,15 @@ internal sealed class InMemoryVolume : IVolume
     public VolumeStatus Create(string path, bool directory) =>
         _entries.ContainsKey(path) ? VolumeStatus.AlreadyExists : Refuse();
 
-    public VolumeStatus Delete(string path) => _entries.ContainsKey(path) ? Refuse() : VolumeStatus.NotFound;
+    public VolumeStatus Delete(string path) => CanDelete(path);
+
+    public VolumeStatus CanDelete(string path) => _entries.ContainsKey(path) ? Refuse() : VolumeStatus.NotFound;
+
+    public VolumeStatus CanWrite(string path) =>
+        !_entries.TryGetValue(path, out Entry? entry) ? VolumeStatus.NotFound
+        : IsReadOnly ? VolumeStatus.WriteProtected
+        : entry.IsReadOnly && !entry.IsDirectory ? VolumeStatus.AccessDenied
+        : VolumeStatus.Success;
 
     public VolumeStatus Rename(string fromPath, string toPath, bool replaceExisting) =>
         _entries.ContainsKey(fromPath) ? Refuse() : VolumeStatus.NotFound;

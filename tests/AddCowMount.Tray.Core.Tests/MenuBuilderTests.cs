@@ -48,6 +48,29 @@ public sealed class MenuBuilderTests
     }
 
     [TestMethod]
+    public void Build_Mount_OffersTheVhdxForGen2BesideTheVhd()
+    {
+        MountInfo x = TestData.Mount("X:", "a.add-cow");
+
+        IReadOnlyList<MenuItemModel> items = Find(MenuBuilder.Build([x], new TraySettings(), null).Items, "X:  a.add-cow").Items;
+
+        CollectionAssert.AreEqual(
+            new[] { MenuBuilder.OpenInExplorerText, "Copy path of the VHD", "Copy path of the VHDX (Hyper-V Gen 2)", MenuBuilder.UnmountText },
+            items.Select(i => i.Text).ToArray());
+        Assert.AreEqual(new TrayCommand.CopyVhdPath(@"X:" + Path.DirectorySeparatorChar + "disk.vhdx"), items[2].Command);
+    }
+
+    [TestMethod]
+    public void Build_HugeDiskWithoutVhd_StillOffersTheVhdx()
+    {
+        TrayMenu menu = MenuBuilder.Build([TestData.Mount("X:", "a.add-cow", withVhd: false)], new TraySettings(), null);
+        IReadOnlyList<MenuItemModel> items = Find(menu.Items, "X:  a.add-cow").Items;
+
+        Assert.IsFalse(Find(items, MenuBuilder.CopyVhdPathText).Enabled);
+        Assert.IsTrue(Find(items, MenuBuilder.CopyVhdxPathText).Enabled);
+    }
+
+    [TestMethod]
     public void Build_MountWithoutVhd_CopyPathDisabled()
     {
         TrayMenu menu = MenuBuilder.Build([TestData.Mount("X:", "a.add-cow", withVhd: false)], new TraySettings(), null);
@@ -62,7 +85,7 @@ public sealed class MenuBuilderTests
     {
         TrayMenu menu = MenuBuilder.Build([TestData.Mount("X:", "a.add-cow", openHandles: 3)], new TraySettings(), null);
 
-        MenuItemModel unmount = Find(menu.Items, "X:  a.add-cow").Items[2];
+        MenuItemModel unmount = Find(menu.Items, "X:  a.add-cow").Items[^1];
         Assert.AreEqual("Unmount (3 files open)", unmount.Text);
         Assert.AreEqual(new TrayCommand.Unmount("X:"), unmount.Command);
     }

@@ -38,6 +38,11 @@ internal static class ListCommand
                 {
                     context.Out.WriteLine($"    {file}");
                 }
+
+                foreach (string note in m.NotShown)
+                {
+                    context.Out.WriteLine($"    ({note})");
+                }
             }
 
             return ExitCodes.Ok;

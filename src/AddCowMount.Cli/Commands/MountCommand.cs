@@ -9,7 +9,7 @@ using AddCowMount.Core.Hosting;
 namespace AddCowMount.Cli.Commands;
 
 /// <summary>
-/// <c>addcow mount [--read-only] IMG MOUNTPOINT</c>: serves the composed disk as NAME.img / NAME.vhd / NAME.vmdk
+/// <c>addcow mount [--read-only] IMG MOUNTPOINT</c>: serves the composed disk as NAME.img / NAME.vhd / NAME.vhdx / NAME.vmdk
 /// until unmounted (SIGINT/SIGTERM or <c>addcow unmount</c> flush and unmount cleanly). <c>--background</c>
 /// starts the same command as a detached process and returns once the mount is ready.
 /// </summary>
@@ -87,6 +87,11 @@ internal static class MountCommand
                 context.Out.WriteLine($"  {file}");
             }
 
+            foreach (string note in record.NotShown)
+            {
+                context.Out.WriteLine($"  ({note})");
+            }
+
             context.Out.WriteLine($"Press Ctrl+C or run 'addcow unmount {record.MountPoint}' to unmount.");
             context.Out.Flush();
         }
@@ -130,6 +135,11 @@ internal static class MountCommand
                     foreach (string file in record.Files)
                     {
                         context.Out.WriteLine($"  {file}");
+                    }
+
+                    foreach (string note in record.NotShown)
+                    {
+                        context.Out.WriteLine($"  ({note})");
                     }
                 }
 

@@ -118,6 +118,7 @@ public sealed partial class MountHost : IDisposable
                 BaseName = baseName,
                 ReadOnly = _request.ReadOnly,
                 UniqueId = VhdFooter.StableId(imagePath),
+                VhdxHeaderSidecarPath = VhdxHeaderStore.SidecarPathFor(imagePath),
                 VolumeLabel = baseName.Length > 32 ? baseName[..32] : baseName,
                 CreationTimeUtc = File.GetCreationTimeUtc(imagePath),
                 LastWriteTimeUtc = File.GetLastWriteTimeUtc(_image.ImageFilePath),
@@ -134,7 +135,10 @@ public sealed partial class MountHost : IDisposable
         _volume.List("/", out IReadOnlyList<VolumeNode> files);
         int pid = Environment.ProcessId;
         Record = new MountRecord(mountPoint, imagePath, pid, _request.ReadOnly,
-            files.Select(f => _backend.PathOf(mountPoint, f.Name)).ToList(), DateTime.UtcNow, MountControl.PipeNameFor(pid));
+            files.Select(f => _backend.PathOf(mountPoint, f.Name)).ToList(), DateTime.UtcNow, MountControl.PipeNameFor(pid))
+        {
+            NotShown = _volume.HiddenViews.Select(h => $"no {h.Name}: {h.Reason}").ToList(),
+        };
         _registry.Register(Record);
         _control = MountControl.ServeAsync(Record.Control, HandleControl, _stopping.Token);
         if (!_request.ReadOnly && _request.WriteBackInterval > TimeSpan.Zero)

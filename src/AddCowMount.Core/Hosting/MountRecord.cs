@@ -14,6 +14,10 @@ public sealed record MountRecord(
 {
     [JsonPropertyName("openHandles")]
     public int OpenHandles { get; init; }
+
+    /// <summary>Views this mount does not show, each "no NAME.vhd: why" (a disk past 2040 GiB has no .vhd).</summary>
+    [JsonPropertyName("notShown")]
+    public IReadOnlyList<string> NotShown { get; init; } = [];
 }
 
 [JsonSourceGenerationOptions(WriteIndented = true)]

@@ -171,10 +171,29 @@ public static class ImageOperations
     /// </summary>
     public static void CopyToRaw(ISectorDevice source, string destination, ReadOnlySpan<byte> trailer,
         IProgress<OperationProgress>? progress = null, CancellationToken cancel = default)
+        => CopyToContainer(source, destination, [], trailer, 0, progress, cancel);
+
+    /// <summary>
+    /// Copies the composed disk into a new file as <paramref name="prefix"/>, the disk, <paramref name="trailer"/>,
+    /// then zeros up to <paramref name="fileLength"/> (a fixed VHDX's structure and last-block padding); all-zero
+    /// blocks stay holes.
+    /// </summary>
+    public static void CopyToContainer(ISectorDevice source, string destination, ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> trailer,
+        long fileLength, IProgress<OperationProgress>? progress = null, CancellationToken cancel = default)
     {
         long length = source.SectorCount * ISectorDevice.SectorSize;
+        long dataOffset = prefix.Length;
         using var handle = File.OpenHandle(destination, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
-        RandomAccess.SetLength(handle, length + trailer.Length);
+        RandomAccess.SetLength(handle, Math.Max(fileLength, dataOffset + length + trailer.Length));
+        for (int at = 0; at < prefix.Length; at += ChunkSectors * ISectorDevice.SectorSize)
+        {
+            ReadOnlySpan<byte> part = prefix.Slice(at, Math.Min(ChunkSectors * ISectorDevice.SectorSize, prefix.Length - at));
+            if (part.ContainsAnyExcept((byte)0))
+            {
+                RandomAccess.Write(handle, part, at);
+            }
+        }
+
         byte[] buffer = ArrayPool<byte>.Shared.Rent(ChunkSectors * ISectorDevice.SectorSize);
         try
         {
@@ -186,7 +205,7 @@ public static class ImageOperations
                 source.ReadSectors(s, part);
                 if (part.ContainsAnyExcept((byte)0))
                 {
-                    RandomAccess.Write(handle, part, s * ISectorDevice.SectorSize);
+                    RandomAccess.Write(handle, part, dataOffset + (s * ISectorDevice.SectorSize));
                 }
 
                 s += n;
@@ -195,7 +214,7 @@ public static class ImageOperations
 
             if (!trailer.IsEmpty)
             {
-                RandomAccess.Write(handle, trailer, length);
+                RandomAccess.Write(handle, trailer, dataOffset + length);
             }
 
             Storage.FileStorage.FlushStrict(handle, destination);

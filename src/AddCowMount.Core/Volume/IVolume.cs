@@ -67,6 +67,19 @@ public interface IVolume : IDisposable
 
     VolumeStatus Delete(string path);
 
+    /// <summary>
+    /// The answer <see cref="Delete"/> would give, without deleting: adapters that must say up front whether a
+    /// delete will happen (Dokan's DeleteFile, before Cleanup deletes) ask this instead of deciding.
+    /// </summary>
+    VolumeStatus CanDelete(string path);
+
+    /// <summary>
+    /// Whether the file at <paramref name="path"/> can be opened for writing: Success, or the refusal
+    /// (<see cref="VolumeStatus.WriteProtected"/> on a read-only volume) an open for writing would get.
+    /// Adapters ask this (access(W_OK), CreateFile for write access) instead of deciding.
+    /// </summary>
+    VolumeStatus CanWrite(string path);
+
     VolumeStatus Rename(string fromPath, string toPath, bool replaceExisting);
 
     /// <summary>Only "resizing" to the current size succeeds.</summary>

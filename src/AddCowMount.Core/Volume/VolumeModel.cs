@@ -1,15 +1,20 @@
 using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
 using AddCowMount.Core.Alignment;
-using AddCowMount.Core.Format;
 using Microsoft.Extensions.Logging;
 
 namespace AddCowMount.Core.Volume;
 
 /// <summary>
 /// The volume shown for one composed add-cow disk: the root "/" holds NAME.img (the raw disk), NAME.vhd
-/// (the disk plus a fixed VHD footer; hidden above 2040 GiB) and NAME.vmdk (a monolithicFlat descriptor
-/// pointing at NAME.img). All behaviour lives here; the FUSE and Dokan adapters only translate.
+/// (the disk plus a fixed VHD footer; hidden above 2040 GiB), NAME.vhdx (a fixed VHDX in front of the disk,
+/// up to 64 TiB) and NAME.vmdk (a monolithicFlat descriptor pointing at NAME.img). All behaviour lives here;
+/// the FUSE and Dokan adapters only translate and ask (<see cref="CanWrite"/>, <see cref="CanDelete"/>).
 /// </summary>
+/// <remarks>
+/// The parts: <see cref="VolumeViews"/> decides which views a disk gets, <see cref="VolumePath"/> parses paths,
+/// this file answers the file-system questions, <c>VolumeModel.Io.cs</c> moves bytes and flushes.
+/// </remarks>
 /// <remarks>
 /// <list type="bullet">
 /// <item>Nothing is thrown to callers: disk exceptions become statuses in <see cref="DiskExceptionMapper"/>.</item>
@@ -22,8 +27,9 @@ namespace AddCowMount.Core.Volume;
 /// clamps the data first with <see cref="ClampToLength"/>.</item>
 /// <item>A write into the VHD footer never reaches the disk: rewriting the same bytes succeeds, any change
 /// is refused with <see cref="VolumeStatus.AccessDenied"/> and logged; a write spanning disk and footer is
-/// refused whole unless the footer part is unchanged. The VMDK descriptor refuses every write
-/// (<see cref="VolumeStatus.AccessDenied"/>).</item>
+/// refused whole unless the footer part is unchanged. The VHDX accepts well-formed header rewrites (kept in a
+/// sidecar) and refuses any other structure change with <see cref="VolumeStatus.IoError"/>
+/// (<see cref="VhdxDiskView"/>). The VMDK descriptor refuses every write (<see cref="VolumeStatus.AccessDenied"/>).</item>
 /// <item>On a read-only mount (asked for, or the disk cannot write) every change is refused with
 /// <see cref="VolumeStatus.WriteProtected"/>, including times and security; files are flagged read-only only then.</item>
 /// <item>Times and security descriptors are kept in memory for the life of the mount.</item>
@@ -75,46 +81,12 @@ public sealed partial class VolumeModel : IVolume
             LogDiskNotWritable(_logger);
         }
 
-        var created = AsUtc(options.CreationTimeUtc);
-        var written = AsUtc(options.LastWriteTimeUtc);
-        var diskLength = disk.Length;
+        var created = VolumeViews.AsUtc(options.CreationTimeUtc);
+        var written = VolumeViews.AsUtc(options.LastWriteTimeUtc);
         _root = new Entry("", view: null, created, written);
-
-        var files = new List<Entry> { new(baseName + ".img", new RawDiskView(baseName + ".img", disk), created, written) };
-        if (diskLength > VhdFooter.MaxDiskSize)
-        {
-            LogViewHidden(_logger, baseName + ".vhd", $"the disk ({diskLength} bytes) is larger than VHD's limit of 2040 GiB");
-        }
-        else if (diskLength % SectorSize != 0)
-        {
-            LogViewHidden(_logger, baseName + ".vhd", $"the disk ({diskLength} bytes) is not a whole number of 512-byte sectors");
-        }
-        else
-        {
-            var footer = VhdFooter.Create(diskLength, options.UniqueId, created);
-            files.Add(new(baseName + ".vhd", new VhdDiskView(baseName + ".vhd", disk, footer), created, written));
-        }
-
-        if (diskLength % SectorSize != 0)
-        {
-            LogViewHidden(_logger, baseName + ".vmdk", $"the disk ({diskLength} bytes) is not a whole number of 512-byte sectors");
-        }
-        else
-        {
-            try
-            {
-                // Always an RW extent: qemu skips every extent that is not RW (block/vmdk.c) and cannot open an
-                // RDONLY descriptor at all; on a read-only mount the file system itself refuses the writes.
-                var descriptor = VmdkDescriptor.Create(baseName + ".img", diskLength, readOnly: false, options.UniqueId);
-                files.Add(new(baseName + ".vmdk", new VmdkDescriptorView(baseName + ".vmdk", descriptor), created, created));
-            }
-            catch (ArgumentException ex)
-            {
-                LogViewHidden(_logger, baseName + ".vmdk", ex.Message);
-            }
-        }
-
-        _files = [.. files];
+        var (views, hidden) = VolumeViews.Build(disk, options, logger);
+        HiddenViews = hidden;
+        _files = [.. views.Select(v => new Entry(v.Name, v, created, v.ShowsDiskContent ? written : created))];
 
         long total = 0;
         foreach (var file in _files)
@@ -137,7 +109,10 @@ public sealed partial class VolumeModel : IVolume
 
     public bool IsReadOnly { get; }
 
-    /// <summary>The id given in the options (VHD unique id, VMDK image uuid).</summary>
+    /// <summary>Views this disk does not get, with the reason (a disk past 2040 GiB has no NAME.vhd).</summary>
+    public IReadOnlyList<HiddenView> HiddenViews { get; }
+
+    /// <summary>The id given in the options (VHD unique id, VHDX Virtual Disk ID, VMDK image uuid).</summary>
     public Guid UniqueId { get; }
 
     /// <summary>Handles opened and not yet closed: a mount with open handles is not unmounted without force.</summary>
@@ -158,21 +133,19 @@ public sealed partial class VolumeModel : IVolume
 
     public VolumeStatus GetNode(string path, out VolumeNode? node)
     {
-        var status = Resolve(path, out var entry);
-        node = status == VolumeStatus.Success ? ToNode(entry!) : null;
+        node = TryResolve(path, out var entry, out var status) ? ToNode(entry) : null;
         return status;
     }
 
     public VolumeStatus List(string directoryPath, out IReadOnlyList<VolumeNode> entries)
     {
         entries = [];
-        var status = Resolve(directoryPath, out var entry);
-        if (status != VolumeStatus.Success)
+        if (!TryResolve(directoryPath, out var entry, out var status))
         {
             return status;
         }
 
-        if (!entry!.IsDirectory)
+        if (!entry.IsDirectory)
         {
             return VolumeStatus.NotADirectory;
         }
@@ -187,78 +160,62 @@ public sealed partial class VolumeModel : IVolume
         return VolumeStatus.Success;
     }
 
-    public VolumeStatus Open(string path, VolumeAccess access, out IVolumeHandle? handle)
+    /// <summary>
+    /// Whether <paramref name="path"/> can be opened for writing: <see cref="VolumeStatus.WriteProtected"/> on a
+    /// read-only mount, otherwise Success (the views refuse what they must per write); the lookup's status for a
+    /// missing path. Adapters ask this instead of deciding (FUSE access(W_OK), Dokan CreateFile).
+    /// </summary>
+    public VolumeStatus CanWrite(string path)
     {
-        handle = null;
-        if ((access & ~VolumeAccess.ReadWrite) != 0)
-        {
-            return VolumeStatus.InvalidParameter;
-        }
+        return !TryResolve(path, out _, out var status) ? status : IsReadOnly ? VolumeStatus.WriteProtected : VolumeStatus.Success;
+    }
 
-        var status = Resolve(path, out var entry);
-        if (status != VolumeStatus.Success)
-        {
-            return status;
-        }
-
-        if (IsReadOnly && access.HasFlag(VolumeAccess.Write) && !entry!.IsDirectory)
-        {
-            return VolumeStatus.WriteProtected;
-        }
-
-        handle = new VolumeHandle(this, entry!, access);
-        Interlocked.Increment(ref _openHandles);
-        LogOpened(_logger, entry!.Name, access);
-        return VolumeStatus.Success;
+    /// <summary>
+    /// Whether <paramref name="path"/> can be deleted: never (the views are the disk), so
+    /// <see cref="VolumeStatus.AccessDenied"/>, <see cref="VolumeStatus.WriteProtected"/> on a read-only mount;
+    /// the lookup's status for a missing path. <see cref="Delete"/> gives the same answer.
+    /// </summary>
+    public VolumeStatus CanDelete(string path)
+    {
+        return !TryResolve(path, out _, out var status) ? status : Refusal();
     }
 
     public VolumeStatus Create(string path, bool directory)
     {
-        if (!TrySplit(path, out var name, out var isRoot))
+        var kind = VolumePath.Parse(path, out var name);
+        return kind switch
         {
-            return name is null ? VolumeStatus.InvalidParameter : VolumeStatus.NotFound;
-        }
-
-        if (isRoot || Find(name!) is not null)
-        {
-            return VolumeStatus.AlreadyExists;
-        }
-
-        return Refusal();
+            VolumePath.Kind.Root => VolumeStatus.AlreadyExists,
+            VolumePath.Kind.Name => Find(name) is not null ? VolumeStatus.AlreadyExists : Refusal(),
+            _ => VolumePath.Missing(kind),
+        };
     }
 
-    public VolumeStatus Delete(string path)
-    {
-        var status = Resolve(path, out _);
-        return status != VolumeStatus.Success ? status : Refusal();
-    }
+    public VolumeStatus Delete(string path) => CanDelete(path);
 
     public VolumeStatus Rename(string fromPath, string toPath, bool replaceExisting)
     {
-        var status = Resolve(fromPath, out _);
-        return status != VolumeStatus.Success ? status : Refusal();
+        return !TryResolve(fromPath, out _, out var status) ? status : Refusal();
     }
 
     public VolumeStatus SetLength(string path, long length)
     {
-        var status = Resolve(path, out var entry);
-        if (status != VolumeStatus.Success)
+        if (!TryResolve(path, out var entry, out var status))
         {
             return status;
         }
 
-        if (entry!.IsDirectory)
+        if (entry.View is null)
         {
             return VolumeStatus.IsADirectory;
         }
 
-        return length == entry.View!.Length ? VolumeStatus.Success : Refusal();
+        return length == entry.View.Length ? VolumeStatus.Success : Refusal();
     }
 
     public VolumeStatus SetTimes(string path, DateTime? creationTimeUtc, DateTime? lastAccessTimeUtc, DateTime? lastWriteTimeUtc)
     {
-        var status = Resolve(path, out var entry);
-        if (status != VolumeStatus.Success)
+        if (!TryResolve(path, out var entry, out var status))
         {
             return status;
         }
@@ -268,21 +225,15 @@ public sealed partial class VolumeModel : IVolume
             return VolumeStatus.WriteProtected;
         }
 
-        entry!.SetTimes(creationTimeUtc.HasValue ? AsUtc(creationTimeUtc.Value) : null,
-            lastAccessTimeUtc.HasValue ? AsUtc(lastAccessTimeUtc.Value) : null,
-            lastWriteTimeUtc.HasValue ? AsUtc(lastWriteTimeUtc.Value) : null);
+        entry.SetTimes(creationTimeUtc.HasValue ? VolumeViews.AsUtc(creationTimeUtc.Value) : null,
+            lastAccessTimeUtc.HasValue ? VolumeViews.AsUtc(lastAccessTimeUtc.Value) : null,
+            lastWriteTimeUtc.HasValue ? VolumeViews.AsUtc(lastWriteTimeUtc.Value) : null);
         return VolumeStatus.Success;
     }
 
     public VolumeStatus GetSecurity(string path, out byte[]? descriptor)
     {
-        descriptor = null;
-        var status = Resolve(path, out var entry);
-        if (status == VolumeStatus.Success)
-        {
-            descriptor = entry!.GetSecurity();
-        }
-
+        descriptor = TryResolve(path, out var entry, out var status) ? entry.GetSecurity() : null;
         return status;
     }
 
@@ -293,8 +244,7 @@ public sealed partial class VolumeModel : IVolume
             return VolumeStatus.InvalidParameter;
         }
 
-        var status = Resolve(path, out var entry);
-        if (status != VolumeStatus.Success)
+        if (!TryResolve(path, out var entry, out var status))
         {
             return status;
         }
@@ -304,31 +254,8 @@ public sealed partial class VolumeModel : IVolume
             return VolumeStatus.WriteProtected;
         }
 
-        entry!.SetSecurity(descriptor);
+        entry.SetSecurity(descriptor);
         return VolumeStatus.Success;
-    }
-
-    /// <summary>Flushes the disk (always, dirty or not).</summary>
-    public VolumeStatus Flush() => FlushDisk("volume");
-
-    /// <summary>
-    /// Flushes the disk only when a write reached it since the last successful flush; the mount hosts call
-    /// this on a timer (dirty write-back). A failed flush leaves the volume dirty so the next call retries.
-    /// </summary>
-    public VolumeStatus FlushIfDirty()
-    {
-        if (Interlocked.Exchange(ref _dirty, 0) == 0)
-        {
-            return VolumeStatus.Success;
-        }
-
-        var status = FlushDisk("write-back");
-        if (status != VolumeStatus.Success)
-        {
-            Volatile.Write(ref _dirty, 1);
-        }
-
-        return status;
     }
 
     public void Dispose()
@@ -352,141 +279,13 @@ public sealed partial class VolumeModel : IVolume
         }
     }
 
-    internal VolumeStatus Read(Entry entry, VolumeAccess access, long offset, Span<byte> buffer, out int bytesRead)
-    {
-        bytesRead = 0;
-        if (entry.IsDirectory)
-        {
-            return VolumeStatus.IsADirectory;
-        }
-
-        if (!access.HasFlag(VolumeAccess.Read))
-        {
-            return VolumeStatus.AccessDenied;
-        }
-
-        if (offset < 0)
-        {
-            return VolumeStatus.InvalidParameter;
-        }
-
-        var view = entry.View!;
-        var count = (int)Math.Clamp(view.Length - offset, 0, buffer.Length);
-        if (count == 0)
-        {
-            return VolumeStatus.Success;
-        }
-
-        try
-        {
-            view.Read(offset, buffer[..count]);
-        }
-        catch (Exception ex)
-        {
-            var status = DiskExceptionMapper.ToStatus(ex);
-            LogDiskFailed(_logger, "read", entry.Name, status, ex);
-            return status;
-        }
-
-        bytesRead = count;
-        return VolumeStatus.Success;
-    }
-
-    internal VolumeStatus Write(Entry entry, VolumeAccess access, long offset, ReadOnlySpan<byte> data, out int bytesWritten)
-    {
-        bytesWritten = 0;
-        if (entry.IsDirectory)
-        {
-            return VolumeStatus.IsADirectory;
-        }
-
-        if (IsReadOnly)
-        {
-            return VolumeStatus.WriteProtected;
-        }
-
-        if (!access.HasFlag(VolumeAccess.Write))
-        {
-            return VolumeStatus.AccessDenied;
-        }
-
-        var view = entry.View!;
-        if (offset < 0 || offset > view.Length || data.Length > view.Length - offset)
-        {
-            LogWritePastEnd(_logger, entry.Name, offset, data.Length, view.Length);
-            return VolumeStatus.InvalidParameter;
-        }
-
-        if (data.IsEmpty)
-        {
-            return VolumeStatus.Success;
-        }
-
-        VolumeStatus status;
-        string? reason;
-        var touchesDisk = view.WritesDisk(offset, data.Length);
-        try
-        {
-            status = view.Write(offset, data, out reason);
-        }
-        catch (Exception ex)
-        {
-            if (touchesDisk)
-            {
-                // Part of the write may have landed; the next write-back must flush it.
-                Volatile.Write(ref _dirty, 1);
-            }
-
-            status = DiskExceptionMapper.ToStatus(ex);
-            LogDiskFailed(_logger, "write", entry.Name, status, ex);
-            return status;
-        }
-
-        if (status != VolumeStatus.Success)
-        {
-            LogWriteRefused(_logger, entry.Name, offset, data.Length, reason ?? status.ToString());
-            return status;
-        }
-
-        if (touchesDisk)
-        {
-            Volatile.Write(ref _dirty, 1);
-            var now = _timeProvider.GetUtcNow().UtcDateTime;
-            foreach (var file in _files)
-            {
-                if (file.View!.ShowsDiskContent)
-                {
-                    file.Touch(now);
-                }
-            }
-        }
-
-        bytesWritten = data.Length;
-        return VolumeStatus.Success;
-    }
-
-    internal VolumeStatus FlushDisk(string what)
-    {
-        try
-        {
-            _disk.Flush();
-            return VolumeStatus.Success;
-        }
-        catch (Exception ex)
-        {
-            var status = DiskExceptionMapper.ToStatus(ex);
-            LogDiskFailed(_logger, "flush", what, status, ex);
-            return status;
-        }
-    }
-
     internal VolumeNode ToNode(Entry entry)
     {
         var (created, accessed, written) = entry.GetTimes();
         return new VolumeNode(
             entry.IsDirectory ? "/" : entry.Name,
             entry.IsDirectory,
-            entry.IsDirectory ? 0 : entry.View!.Length,
+            entry.View?.Length ?? 0,
             IsReadOnly && !entry.IsDirectory,
             created,
             written,
@@ -495,48 +294,18 @@ public sealed partial class VolumeModel : IVolume
 
     private VolumeStatus Refusal() => IsReadOnly ? VolumeStatus.WriteProtected : VolumeStatus.AccessDenied;
 
-    private VolumeStatus Resolve(string path, out Entry? entry)
+    /// <summary>The entry at <paramref name="path"/> (status Success), or false with NotFound / InvalidParameter.</summary>
+    private bool TryResolve(string path, [NotNullWhen(true)] out Entry? entry, out VolumeStatus status)
     {
-        entry = null;
-        if (!TrySplit(path, out var name, out var isRoot))
+        var kind = VolumePath.Parse(path, out var name);
+        entry = kind switch
         {
-            return name is null ? VolumeStatus.InvalidParameter : VolumeStatus.NotFound;
-        }
-
-        entry = isRoot ? _root : Find(name!);
-        return entry is null ? VolumeStatus.NotFound : VolumeStatus.Success;
-    }
-
-    /// <summary>
-    /// Splits a rooted path ('/' or '\' separated, trailing separator allowed) into the one name under the root.
-    /// False with a null name for an invalid path; false with a name for a deeper path (nothing lives deeper).
-    /// </summary>
-    private bool TrySplit(string path, out string? name, out bool isRoot)
-    {
-        name = null;
-        isRoot = false;
-        if (path is null || path.Length == 0 || (path[0] != '/' && path[0] != '\\'))
-        {
-            return false;
-        }
-
-        var rest = path.AsSpan(1).TrimEnd("/\\");
-        if (rest.IsEmpty)
-        {
-            isRoot = true;
-            return true;
-        }
-
-        var separator = rest.IndexOfAny('/', '\\');
-        if (separator >= 0)
-        {
-            // "/disk.img/x": under a file; anything else deeper does not exist.
-            name = rest[..separator].ToString();
-            return false;
-        }
-
-        name = rest.ToString();
-        return true;
+            VolumePath.Kind.Root => _root,
+            VolumePath.Kind.Name => Find(name),
+            _ => null,
+        };
+        status = entry is not null ? VolumeStatus.Success : VolumePath.Missing(kind);
+        return entry is not null;
     }
 
     private Entry? Find(string name)
@@ -554,13 +323,6 @@ public sealed partial class VolumeModel : IVolume
 
     private static long RoundUp(long value, long unit) => (value + unit - 1) / unit * unit;
 
-    private static DateTime AsUtc(DateTime time) => time.Kind switch
-    {
-        DateTimeKind.Local => time.ToUniversalTime(),
-        DateTimeKind.Unspecified => DateTime.SpecifyKind(time, DateTimeKind.Utc),
-        _ => time,
-    };
-
     /// <summary>XOR of the id's four 32-bit words: stable per disk, differs between disks.</summary>
     private static uint SerialNumberFrom(Guid id)
     {
@@ -572,21 +334,9 @@ public sealed partial class VolumeModel : IVolume
             ^ BinaryPrimitives.ReadUInt32BigEndian(bytes[12..]);
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{View} is not shown: {Reason}")]
-    private static partial void LogViewHidden(ILogger logger, string view, string reason);
-
     [LoggerMessage(Level = LogLevel.Information, Message = "The disk cannot be written; the volume is mounted read-only")]
     private static partial void LogDiskNotWritable(ILogger logger);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Write to {File} at {Offset} ({Count} bytes) refused: {Reason}")]
-    private static partial void LogWriteRefused(ILogger logger, string file, long offset, int count, string reason);
-
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Write to {File} at {Offset} ({Count} bytes) ends past the end of the file ({Length} bytes)")]
-    private static partial void LogWritePastEnd(ILogger logger, string file, long offset, int count, long length);
-
     [LoggerMessage(Level = LogLevel.Error, Message = "Disk {Operation} for {File} failed ({Status})")]
     private static partial void LogDiskFailed(ILogger logger, string operation, string file, VolumeStatus status, Exception exception);
-
-    [LoggerMessage(Level = LogLevel.Trace, Message = "Opened {File} for {Access}")]
-    private static partial void LogOpened(ILogger logger, string file, VolumeAccess access);
 }

@@ -3,7 +3,7 @@ namespace AddCowMount.Core.Volume;
 /// <summary>What a <see cref="VolumeModel"/> shows and how.</summary>
 public sealed record VolumeModelOptions
 {
-    /// <summary>Base name of the views: "disk" gives disk.img, disk.vhd, disk.vmdk (usually the add-cow file's name without extension).</summary>
+    /// <summary>Base name of the views: "disk" gives disk.img, disk.vhd, disk.vhdx, disk.vmdk (usually the add-cow file's name without extension).</summary>
     public required string BaseName { get; init; }
 
     /// <summary>A read-only mount: every write is refused with <see cref="VolumeStatus.WriteProtected"/> and the files are flagged read-only.</summary>
@@ -26,6 +26,12 @@ public sealed record VolumeModelOptions
 
     /// <summary>Clock for write times; <see cref="TimeProvider.System"/> when null.</summary>
     public TimeProvider? TimeProvider { get; init; }
+
+    /// <summary>
+    /// Where NAME.vhdx keeps the headers VHDX writers rewrite (<c>VhdxHeaderStore.SidecarPathFor</c> of the add-cow
+    /// file, beside it); null keeps them for the life of the volume only.
+    /// </summary>
+    public string? VhdxHeaderSidecarPath { get; init; }
 
     /// <summary>When false (the default) the model disposes the disk when it is disposed.</summary>
     public bool LeaveDiskOpen { get; init; }

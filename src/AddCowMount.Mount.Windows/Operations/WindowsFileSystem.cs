@@ -123,9 +123,9 @@ public sealed partial class WindowsFileSystem
         IVolumeHandle? handle = null;
         if (request.NeedsData)
         {
-            if (request.Access.HasFlag(VolumeAccess.Write) && (_volume.IsReadOnly || node.IsReadOnly))
+            if (request.Access.HasFlag(VolumeAccess.Write) && _volume.CanWrite(path) is var writable && writable != VolumeStatus.Success)
             {
-                return _volume.IsReadOnly ? NtStatusCodes.MediaWriteProtected : NtStatusCodes.AccessDenied;
+                return Map(writable);
             }
 
             status = _volume.Open(path, request.Access, out handle);
@@ -341,7 +341,8 @@ public sealed partial class WindowsFileSystem
             return NtStatusCodes.FileIsADirectory;
         }
 
-        return _volume.IsReadOnly ? NtStatusCodes.MediaWriteProtected : NtStatusCodes.Success;
+        // Success here makes Windows report the delete as done: only the volume knows whether it will be.
+        return Map(_volume.CanDelete(path));
     }
 
     /// <summary>Can the directory be deleted (it must be empty)? The delete itself happens in <see cref="Cleanup"/>.</summary>
@@ -363,7 +364,7 @@ public sealed partial class WindowsFileSystem
             return NtStatusCodes.DirectoryNotEmpty;
         }
 
-        return _volume.IsReadOnly ? NtStatusCodes.MediaWriteProtected : NtStatusCodes.Success;
+        return Map(_volume.CanDelete(path));
     }
 
     public uint MoveFile(string fromPath, string toPath, bool replace)

@@ -23,6 +23,7 @@ public static class MenuBuilder
     public const string OpenLogFolderText = "Open log folder";
     public const string OpenInExplorerText = "Open in Explorer";
     public const string CopyVhdPathText = "Copy path of the VHD";
+    public const string CopyVhdxPathText = "Copy path of the VHDX (Hyper-V Gen 2)";
     public const string UnmountText = "Unmount";
     public const string ExitText = "Exit";
 
@@ -67,7 +68,6 @@ public static class MenuBuilder
 
     private static MenuItemModel MountItem(MountInfo mount)
     {
-        string? vhd = mount.VhdPath;
         string unmountText = mount.OpenHandles switch
         {
             0 => UnmountText,
@@ -79,12 +79,15 @@ public static class MenuBuilder
             Children:
             [
                 new MenuItemModel(OpenInExplorerText, new TrayCommand.OpenMountPoint(mount.MountPoint)),
-                vhd is null
-                    ? new MenuItemModel(CopyVhdPathText, Enabled: false)
-                    : new MenuItemModel(CopyVhdPathText, new TrayCommand.CopyVhdPath(vhd)),
+                CopyPathItem(CopyVhdPathText, mount.VhdPath),
+                CopyPathItem(CopyVhdxPathText, mount.VhdxPath),
                 new MenuItemModel(unmountText, new TrayCommand.Unmount(mount.MountPoint)),
             ]);
     }
+
+    /// <summary>Copies a disk file's path to the clipboard; disabled when the mount has no such file.</summary>
+    private static MenuItemModel CopyPathItem(string text, string? path) =>
+        path is null ? new MenuItemModel(text, Enabled: false) : new MenuItemModel(text, new TrayCommand.CopyVhdPath(path));
 
     private static MenuItemModel RecentMenu(IReadOnlyList<MountInfo> mounts, TraySettings settings)
     {

@@ -11,6 +11,7 @@ public abstract record TrayCommand
 
     public sealed record OpenMountPoint(string MountPoint) : TrayCommand;
 
+    /// <summary>Copies a disk file's path (the .vhd or the .vhdx) to the clipboard.</summary>
     public sealed record CopyVhdPath(string Path) : TrayCommand;
 
     public sealed record Unmount(string MountPoint) : TrayCommand;

@@ -5,7 +5,7 @@ namespace AddCowMount.Tray.Core.Mounts;
 /// <param name="Image">Full path of the add-cow file.</param>
 /// <param name="Pid">Process that hosts the mount.</param>
 /// <param name="ReadOnly">True when writes are refused.</param>
-/// <param name="Files">The flat disk files the volume exposes (<c>.img</c>, <c>.vhd</c>, <c>.vmdk</c>).</param>
+/// <param name="Files">The flat disk files the volume exposes (<c>.img</c>, <c>.vhd</c>, <c>.vhdx</c>, <c>.vmdk</c>).</param>
 /// <param name="OpenHandles">Files currently open on the volume; unmount refuses while this is non-zero.</param>
 public sealed record MountInfo(
     string MountPoint,
@@ -15,9 +15,13 @@ public sealed record MountInfo(
     IReadOnlyList<string> Files,
     int OpenHandles)
 {
-    /// <summary>The exposed VHD, the file users attach in Hyper-V; null when the volume has none.</summary>
+    /// <summary>The exposed VHD (Hyper-V Generation 1, VirtualBox); null when the volume has none (disks past 2040 GiB).</summary>
     public string? VhdPath =>
         Files.FirstOrDefault(f => f.EndsWith(".vhd", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>The exposed VHDX, the only file a Hyper-V Generation 2 VM boots from; null when the volume has none.</summary>
+    public string? VhdxPath =>
+        Files.FirstOrDefault(f => f.EndsWith(".vhdx", StringComparison.OrdinalIgnoreCase));
 }
 
 /// <summary>What the user asked to mount.</summary>

@@ -44,16 +44,17 @@ public sealed class VolumeModelTests
     }
 
     [TestMethod]
-    public void List_Root_ShowsTheThreeViewsWithTheirLengths()
+    public void List_Root_ShowsTheFourViewsWithTheirLengths()
     {
         using var volume = CreateModel(MemoryDisk.WithPattern(DiskSize));
 
         Assert.AreEqual(VolumeStatus.Success, volume.List("/", out var entries));
 
-        CollectionAssert.AreEqual(new[] { "disk.img", "disk.vhd", "disk.vmdk" }, entries.Select(e => e.Name).ToArray());
+        CollectionAssert.AreEqual(new[] { "disk.img", "disk.vhd", "disk.vhdx", "disk.vmdk" }, entries.Select(e => e.Name).ToArray());
         Assert.AreEqual(DiskSize, entries[0].Length);
         Assert.AreEqual(DiskSize + 512, entries[1].Length);
-        Assert.AreEqual(VmdkDescriptor.Create("disk.img", DiskSize, false, s_id).Bytes.Length, entries[2].Length);
+        Assert.AreEqual(VhdxLayout.Create(DiskSize, s_id).FileLength, entries[2].Length);
+        Assert.AreEqual(VmdkDescriptor.Create("disk.img", DiskSize, false, s_id).Bytes.Length, entries[3].Length);
         Assert.IsTrue(entries.All(e => !e.IsDirectory && !e.IsReadOnly));
         Assert.IsTrue(entries.All(e => e.CreationTimeUtc == s_created));
     }
@@ -349,7 +350,7 @@ public sealed class VolumeModelTests
         Assert.AreEqual(VolumeStatus.AccessDenied, volume.Rename("/disk.img", "/other.img", true));
         Assert.AreEqual(VolumeStatus.NotFound, volume.Rename("/missing", "/other.img", true));
         volume.List("/", out var entries);
-        Assert.AreEqual(3, entries.Count);
+        Assert.AreEqual(4, entries.Count);
     }
 
     [TestMethod]
@@ -409,7 +410,8 @@ public sealed class VolumeModelTests
         Assert.AreEqual(255, info.MaxComponentLength);
         // img 1049088 -> 1052672, vhd 1049600 -> 1052672, vmdk -> 4096
         Assert.IsLessThan(4096L, vmdk!.Length);
-        Assert.AreEqual(1052672L + 1052672L + 4096L, info.TotalBytes);
+        // img and vhd round up to 4 KiB each; the vhdx is 4 MiB of structure + one 8 MiB block; the vmdk one unit.
+        Assert.AreEqual(1052672L + 1052672L + (12L << 20) + 4096L, info.TotalBytes);
     }
 
     [TestMethod]
@@ -589,8 +591,10 @@ public sealed class VolumeModelTests
 
         volume.List("/", out var entries);
 
-        CollectionAssert.AreEqual(new[] { "disk.img", "disk.vmdk" }, entries.Select(e => e.Name).ToArray());
+        CollectionAssert.AreEqual(new[] { "disk.img", "disk.vhdx", "disk.vmdk" }, entries.Select(e => e.Name).ToArray());
         Assert.AreEqual(VolumeStatus.NotFound, volume.GetNode("/disk.vhd", out _));
+        Assert.AreEqual("disk.vhd", volume.HiddenViews.Single().Name);
+        StringAssert.Contains(volume.HiddenViews.Single().Reason, "2040 GiB");
         Assert.IsTrue(logger.Entries.Any(e => e.Message.Contains("disk.vhd", StringComparison.Ordinal) && e.Message.Contains("2040 GiB", StringComparison.Ordinal)));
     }
 

@@ -111,6 +111,18 @@ internal sealed class InMemoryVolume : IVolume
 
     public VolumeStatus Create(string path, bool directory) => VolumeStatus.NotSupported;
 
+    public VolumeStatus CanDelete(string path)
+    {
+        var status = GetNode(path, out _);
+        return status != VolumeStatus.Success ? status : IsReadOnly ? VolumeStatus.WriteProtected : AllowDelete ? VolumeStatus.Success : VolumeStatus.AccessDenied;
+    }
+
+    public VolumeStatus CanWrite(string path)
+    {
+        var status = GetNode(path, out var node);
+        return status != VolumeStatus.Success ? status : IsReadOnly ? VolumeStatus.WriteProtected : node!.IsReadOnly ? VolumeStatus.AccessDenied : VolumeStatus.Success;
+    }
+
     public VolumeStatus Delete(string path)
     {
         if (!AllowDelete)
