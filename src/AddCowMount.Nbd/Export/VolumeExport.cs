@@ -72,21 +72,40 @@ public sealed class VolumeExport : INbdExport
         public NbdError WriteZeroes(long offset, long length, bool mayLeaveHole)
         {
             var extents = new List<AllocationExtent>();
-            for (long done = 0; done < length;)
+            long end = offset + length;
+            for (long at = offset; at < end;)
             {
-                int n = (int)Math.Min(ZeroChunk - ((offset + done) % ZeroChunk), length - done);
+                extents.Clear();
                 if (mayLeaveHole)
                 {
-                    // A piece no layer holds already reads as zeros: leave it unallocated, so the image file stays sparse.
-                    extents.Clear();
-                    Allocation(offset + done, n, 2, extents);
-                    if (extents.Count == 1 && extents[0].Depth == 0 && extents[0].Length == n)
-                    {
-                        done += n;
-                        continue;
-                    }
+                    Allocation(at, end - at, 1024, extents);
+                }
+                else
+                {
+                    extents.Add(new AllocationExtent(at, end - at, -1));
                 }
 
+                foreach (AllocationExtent extent in extents)
+                {
+                    // Where no layer holds data the disk already reads zeros: leave it unallocated, so the image file stays sparse.
+                    NbdError error = extent.Depth == 0 ? NbdError.None : WriteZeroBytes(extent.Offset, extent.Length);
+                    if (error != NbdError.None)
+                    {
+                        return error;
+                    }
+
+                    at = extent.Offset + extent.Length;
+                }
+            }
+
+            return NbdError.None;
+        }
+
+        private NbdError WriteZeroBytes(long offset, long length)
+        {
+            for (long done = 0; done < length;)
+            {
+                int n = (int)Math.Min(ZeroChunk, length - done);
                 NbdError error = Write(offset + done, s_zeros.AsSpan(0, n));
                 if (error != NbdError.None)
                 {
