@@ -81,6 +81,39 @@ public sealed class ImageExportTests
         Assert.AreEqual(0, chain.Volume.OpenHandleCount);
     }
 
+    [TestMethod]
+    public async Task FlushOnOneConnection_MakesAnotherConnectionsWritesDurable_SoMultiConnIsTrue()
+    {
+        using var dir = new TempDirectory();
+        using Chain chain = Chain.Create(dir, baseLength: Size);
+        (NbdTestClient writer, ushort flags, _) = await NbdTestClient.OpenAsync(chain.Export, structured: false);
+        (NbdTestClient flusher, _, _) = await NbdTestClient.OpenAsync(chain.Export, structured: false);
+        await using (writer)
+        await using (flusher)
+        {
+            Assert.AreNotEqual(0, flags & 0x100, "CAN_MULTI_CONN");
+            byte[] data = new byte[8192];
+            Array.Fill(data, (byte)0x3C);
+            await writer.SendRequestAsync(1, 1, 512 * 1024, 8192, payload: data);
+            Assert.AreEqual(0u, (await writer.ReadSimpleAsync()).Error);
+            using (AddCowImage before = OnDisk(dir))
+            {
+                Assert.IsFalse(before.IsAllocated(1024), "acknowledged, not yet durable");
+            }
+
+            await flusher.SendRequestAsync(3, 2, 0, 0);
+            Assert.AreEqual(0u, (await flusher.ReadSimpleAsync()).Error);
+            using AddCowImage durable = OnDisk(dir);
+            Assert.IsTrue(durable.IsAllocated(1024) && durable.IsAllocated(1039), "the other connection's flush made the write durable");
+            byte[] back = new byte[8192];
+            durable.ReadSectors(1024, back);
+            CollectionAssert.AreEqual(data, back);
+        }
+    }
+
+    /// <summary>What a crash right now would leave: the files as last flushed, opened beside the live image.</summary>
+    private static AddCowImage OnDisk(TempDirectory dir) => AddCowImage.Open(dir.Combine("top.add-cow"), new ImageOpenOptions { ForceShare = true });
+
     private static (uint Length, uint Status)[] Descriptors(Chunk chunk) =>
         Enumerable.Range(0, (chunk.Payload.Length - 4) / 8)
             .Select(i => (BinaryPrimitives.ReadUInt32BigEndian(chunk.Payload.AsSpan(4 + (i * 8))), BinaryPrimitives.ReadUInt32BigEndian(chunk.Payload.AsSpan(8 + (i * 8)))))
