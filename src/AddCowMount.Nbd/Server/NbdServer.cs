@@ -15,6 +15,8 @@ namespace AddCowMount.Nbd.Server;
 /// </summary>
 public sealed partial class NbdServer : IAsyncDisposable
 {
+    private const int MinimumThreads = 32;
+
     private readonly INbdExport _export;
     private readonly NbdServerOptions _options;
     private readonly ILogger _logger;
@@ -47,6 +49,11 @@ public sealed partial class NbdServer : IAsyncDisposable
     public void Start()
     {
         _listener = _options.SocketPath is { } path ? BindUnix(path) : BindTcp();
+
+        // The engine's I/O blocks (pread/pwrite): pipelined requests need threads to be in flight at once, and the
+        // pool starts with one per core, growing slowly. With 2 cores a cold random read would wait on 2 preads at a time.
+        ThreadPool.GetMinThreads(out int workers, out int completion);
+        ThreadPool.SetMinThreads(Math.Max(workers, MinimumThreads), completion);
         if (!_export.IsReadOnly && !_options.IsLoopback && !_options.UsesTls)
         {
             LogInsecure(_logger, _options.Uri);
