@@ -11,7 +11,7 @@ public static class CliApp
 {
     public static RootCommand BuildRoot(CliContext context)
     {
-        var root = new RootCommand("addcow: create, inspect, convert and mount add-cow copy-on-write disk images");
+        var root = new RootCommand("addcow: create, inspect, convert, mount and serve add-cow copy-on-write disk images");
         root.Subcommands.Add(CreateCommand.Build(context));
         root.Subcommands.Add(InfoCommand.Build(context));
         root.Subcommands.Add(CheckCommand.Build(context));
@@ -23,6 +23,7 @@ public static class CliApp
         root.Subcommands.Add(StreamCommand.Build(context));
         root.Subcommands.Add(IoCommand.Build(context));
         root.Subcommands.Add(MountCommand.Build(context));
+        root.Subcommands.Add(ServeCommand.Build(context));
         root.Subcommands.Add(UnmountCommand.Build(context));
         root.Subcommands.Add(ListCommand.Build(context));
         root.Subcommands.Add(DemoCommand.Build(context));

@@ -56,17 +56,17 @@ internal static class MountCommand
                 if (request.AllowUnsafePaths) { childArgs.Add("--allow-unsafe-paths"); }
                 childArgs.Add(request.ImagePath);
                 childArgs.Add(Path.GetFullPath(request.MountPoint));
-                return StartInBackground(context, childArgs);
+                return StartInBackground(context, "mount", HostWording.Mount, childArgs);
             }
 
-            return Serve(context, request, detached: result.GetValue(child));
+            return Serve(context, request, MountBackends.Create(context.LoggerFactory), HostWording.Mount, detached: result.GetValue(child));
         });
         return command;
     }
 
-    private static int Serve(CliContext context, MountRequest request, bool detached)
+    /// <summary>Runs a host (a mount, or <c>addcow serve</c>'s export) in this process until it is stopped.</summary>
+    internal static int Serve(CliContext context, MountRequest request, IMountBackend backend, HostWording words, bool detached)
     {
-        IMountBackend backend = MountBackends.Create(context.LoggerFactory);
         using var host = new MountHost(request, backend, new MountRegistry(), context.LoggerFactory);
         host.Start();
         using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
@@ -81,7 +81,7 @@ internal static class MountCommand
         }
         else
         {
-            context.Out.WriteLine($"Mounted {record.Image} at {record.MountPoint} (pid {record.Pid}){(record.ReadOnly ? ", read-only" : string.Empty)}:");
+            context.Out.WriteLine($"{words.Started} {record.Image} at {record.MountPoint} (pid {record.Pid}){(record.ReadOnly ? ", read-only" : string.Empty)}:");
             foreach (string file in record.Files)
             {
                 context.Out.WriteLine($"  {file}");
@@ -92,14 +92,14 @@ internal static class MountCommand
                 context.Out.WriteLine($"  ({note})");
             }
 
-            context.Out.WriteLine($"Press Ctrl+C or run 'addcow unmount {record.MountPoint}' to unmount.");
+            context.Out.WriteLine($"Press Ctrl+C or run 'addcow unmount {record.MountPoint}' to {words.Stop}.");
             context.Out.Flush();
         }
 
         host.Completion.GetAwaiter().GetResult();
         if (!detached)
         {
-            context.Out.WriteLine($"Unmounted {record.MountPoint}.");
+            context.Out.WriteLine($"{words.Ended} {record.MountPoint}.");
         }
 
         return ExitCodes.Ok;
@@ -114,9 +114,9 @@ internal static class MountCommand
     }
 
     /// <summary>Re-runs this command as a child process and waits for its ready line or its error.</summary>
-    private static int StartInBackground(CliContext context, List<string> arguments)
+    internal static int StartInBackground(CliContext context, string verb, HostWording words, List<string> arguments)
     {
-        var start = SelfInvocation(["mount", "--serve-detached", .. arguments]);
+        var start = SelfInvocation([verb, "--serve-detached", .. arguments]);
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         start.RedirectStandardInput = true;
@@ -131,7 +131,7 @@ internal static class MountCommand
                 MountRecord? record = new MountRegistry().List().FirstOrDefault(r => r.Pid == process.Id);
                 if (record is not null)
                 {
-                    context.Out.WriteLine($"Mounted {record.Image} at {record.MountPoint} (pid {record.Pid})");
+                    context.Out.WriteLine($"{words.Started} {record.Image} at {record.MountPoint} (pid {record.Pid})");
                     foreach (string file in record.Files)
                     {
                         context.Out.WriteLine($"  {file}");
@@ -149,7 +149,7 @@ internal static class MountCommand
 
         process.WaitForExit();
         string error = errors.Result.Trim();
-        context.Error.WriteLine(error.Length > 0 ? error : $"addcow: mount process exited with code {process.ExitCode}");
+        context.Error.WriteLine(error.Length > 0 ? error : $"addcow: {verb} process exited with code {process.ExitCode}");
         return process.ExitCode == 0 ? ExitCodes.Error : process.ExitCode;
     }
 
@@ -185,4 +185,12 @@ internal static class MountCommand
         Console.SetOut(TextWriter.Null);
         Console.SetError(TextWriter.Null);
     }
+}
+
+/// <summary>How a host's start and end read: "Mounted … / Unmounted …" or "Serving … / Stopped serving …".</summary>
+internal sealed record HostWording(string Started, string Ended, string Stop)
+{
+    public static readonly HostWording Mount = new("Mounted", "Unmounted", "unmount");
+
+    public static readonly HostWording Serve = new("Serving", "Stopped serving", "stop serving");
 }

@@ -123,7 +123,9 @@ public sealed partial class MountHost : IDisposable
                 CreationTimeUtc = File.GetCreationTimeUtc(imagePath),
                 LastWriteTimeUtc = File.GetLastWriteTimeUtc(_image.ImageFilePath),
             }, _loggerFactory.CreateLogger<VolumeModel>());
-            _mounted = _backend.Mount(_volume, _request with { MountPoint = mountPoint });
+            _mounted = _backend is IImageExportBackend export
+                ? export.Export(_volume, _image, _request with { MountPoint = mountPoint })
+                : _backend.Mount(_volume, _request with { MountPoint = mountPoint });
         }
         catch
         {
@@ -135,9 +137,10 @@ public sealed partial class MountHost : IDisposable
         _volume.List("/", out IReadOnlyList<VolumeNode> files);
         int pid = Environment.ProcessId;
         Record = new MountRecord(mountPoint, imagePath, pid, _request.ReadOnly,
-            files.Select(f => _backend.PathOf(mountPoint, f.Name)).ToList(), DateTime.UtcNow, MountControl.PipeNameFor(pid))
+            files.Select(f => _backend.PathOf(mountPoint, f.Name)).Distinct().ToList(), DateTime.UtcNow, MountControl.PipeNameFor(pid))
         {
-            NotShown = _volume.HiddenViews.Select(h => $"no {h.Name}: {h.Reason}").ToList(),
+            // An export serves the raw disk only: the file views it does not show are no news to its user.
+            NotShown = _backend is IImageExportBackend ? [] : _volume.HiddenViews.Select(h => $"no {h.Name}: {h.Reason}").ToList(),
         };
         _registry.Register(Record);
         _control = MountControl.ServeAsync(Record.Control, HandleControl, _stopping.Token);

@@ -38,10 +38,18 @@ public sealed class MountRegistry
             : Path.Combine(Path.GetTempPath(), $"addcow-{Environment.UserName}", "mounts");
     }
 
-    /// <summary>Mount points compare by full path (case-insensitively on Windows, where "x:" is "X:").</summary>
+    /// <summary>
+    /// Mount points compare by full path (case-insensitively on Windows, where "x:" is "X:"); an export's address
+    /// (<c>nbd://…</c>, <c>nbd+unix://…</c>) is its own key, as given.
+    /// </summary>
     public static string NormalizeMountPoint(string mountPoint)
     {
         string trimmed = mountPoint.Trim();
+        if (trimmed.Contains("://", StringComparison.Ordinal))
+        {
+            return trimmed;
+        }
+
         if (trimmed.Length == 2 && trimmed[1] == ':' && char.IsAsciiLetter(trimmed[0]))
         {
             return trimmed.ToUpperInvariant();
