@@ -14,17 +14,11 @@
 #        ADDCOW_PROF_ROUNDS (default 2), ADDCOW_PROF_DEPTH (iodepth, default 4 for 1M and 16 for 4K)
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 workload="${1:-seq-write}"
-size_mib="${ADDCOW_FIO_SIZE:-256}"
 rounds="${ADDCOW_PROF_ROUNDS:-2}"
-cli_dll="$repo/src/AddCowMount.Cli/bin/Release/net10.0/addcow.dll"
-
-for tool in fio perf strace qemu-storage-daemon qemu-img fusermount3 dotnet python3; do
-    command -v "$tool" >/dev/null || { echo "fio/profile.sh: $tool is missing" >&2; exit 2; }
-done
-[ "$(id -u)" = 0 ] || { echo "fio/profile.sh: run as root" >&2; exit 2; }
+require_tools fio/profile.sh fio perf strace qemu-storage-daemon qemu-img fusermount3 dotnet python3
 
 case "$workload" in
     seq-write|seq-write-again) fio_args=(--rw=write --bs=1M --iodepth="${ADDCOW_PROF_DEPTH:-4}" --end_fsync=1) ;;
@@ -33,13 +27,10 @@ case "$workload" in
     *) echo "fio/profile.sh: unknown workload '$workload'" >&2; exit 2 ;;
 esac
 
-if [ ! -f "$cli_dll" ] || [ "${ADDCOW_FIO_BUILD:-1}" = 1 ]; then
-    dotnet build "$repo/src/AddCowMount.Cli" -c Release -v q -nologo >&2
-fi
+build_cli
 
 work="${ADDCOW_FIO_DIR:-$(mktemp -d /var/tmp/addcow-prof.XXXXXX)}"
 mkdir -p "$work/mnt" "$work/out"
-addcow() { dotnet "$cli_dll" "$@"; }
 qsd_pid=""
 cleanup() {
     set +e
@@ -94,8 +85,7 @@ for round in $(seq "$rounds"); do
         after="$(cpu_ticks "$daemon_pid")"
         echo "$((after - before))" > "$work/out/$tag.ticks"
         echo "$daemon_pid" > "$work/out/$tag.pid"
-        perf report -i "$work/out/$tag.perf.data" --pid "$daemon_pid" --no-children --sort sym --stdio -g none \
-            2>/dev/null | grep -v '^#' | grep -v '^$' | head -25 > "$work/out/$tag.symbols.txt" || true
+        python3 "$here/perf_top.py" "$work/out/$tag.perf.data" "$daemon_pid" 25 > "$work/out/$tag.symbols.txt"
         # Second pass under strace (off-CPU: wall time in each syscall, all daemon threads).
         start_target "$target"
         [ "$workload" = seq-write-again ] && run_fio "$work/out/$tag.warm2.json"
@@ -125,6 +115,7 @@ for target in ("addcow", "qsd-qcow2"):
         print(f"{tag}: {side['bw_bytes'] / 2**20:,.0f} MiB/s, {side['iops']:,.0f} IOPS, daemon CPU "
               f"{ticks * 1000 / hz / gib:,.0f} ms per GiB, fio CPU usr {job['usr_cpu']:.1f}% sys {job['sys_cpu']:.1f}%, "
               f"mean completion latency {side['clat_ns']['mean'] / 1000:,.0f} us")
+        print("".join(open(f"{out}/{tag}.symbols.txt").readlines()[:12]))
     print()
 EOF
 echo "Details (perf data, symbol lists, strace tables) in $work/out" >&2

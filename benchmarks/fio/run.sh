@@ -31,25 +31,12 @@
 #        ADDCOW_FIO_JSON  also write the raw fio JSON results to this folder
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
-size_mib="${ADDCOW_FIO_SIZE:-256}"
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 runtime="${ADDCOW_FIO_TIME:-3}"
 rounds="${ADDCOW_FIO_ROUNDS:-3}"
-cli_dll="$repo/src/AddCowMount.Cli/bin/Release/net10.0/addcow.dll"
-
-for tool in fio qemu-storage-daemon qemu-img fusermount3 dotnet python3; do
-    command -v "$tool" >/dev/null || { echo "fio/run.sh: $tool is missing" >&2; exit 2; }
-done
-if [ "$(id -u)" != 0 ]; then
-    echo "fio/run.sh: run as root (FUSE mounts and page-cache eviction)" >&2
-    exit 2
-fi
-
-if [ ! -f "$cli_dll" ] || [ "${ADDCOW_FIO_BUILD:-1}" = 1 ]; then
-    echo "Building the CLI (Release)..." >&2
-    dotnet build "$repo/src/AddCowMount.Cli" -c Release -v q -nologo >&2
-fi
+require_tools fio/run.sh fio qemu-storage-daemon qemu-img fusermount3 dotnet python3
+build_cli
 
 if [ -n "${ADDCOW_FIO_DIR:-}" ]; then
     work="$ADDCOW_FIO_DIR"
@@ -59,8 +46,6 @@ else
 fi
 results="$work/results"
 mkdir -p "$results"
-
-addcow() { dotnet "$cli_dll" "$@"; }
 
 qsd_pids=()
 cleanup() {
@@ -181,12 +166,25 @@ seq_write() { run_job "$1" "$2.qd$3" --rw=write --bs=1M --iodepth="$3" --end_fsy
 rand_read() { run_job "$1" "$2.qd$3" --rw=randread --bs=4k --iodepth="$3" --time_based --randrepeat=1; }
 rand_write() { run_job "$1" "$2.qd$3" --rw=randwrite --bs=4k --iodepth="$3" --time_based --randrepeat=1 --end_fsync=1; }
 
+# fresh_cold TARGET FRESH: recreate the overlay and evict the files under it from the page cache.
+fresh_cold() {
+    $2
+    # shellcheck disable=SC2046
+    drop_cache $(underlying "$1")
+}
+
+# first_touch TARGET FRESH seq|rand DEPTH: on a fresh overlay, one read pass from the backing file, then one
+# write pass (allocating).
+first_touch() {
+    fresh_cold "$1" "$2"
+    "$3_read" "$1" "$3-read-first" "$4"
+    "$3_write" "$1" "$3-write-first" "$4"
+}
+
 # The whole life of one target: fresh overlay, passes, then fresh overlays for the other first-touch passes.
 run_target() {
     local target="$1" fresh="$2"
-    $fresh
-    # shellcheck disable=SC2046
-    drop_cache $(underlying "$target")
+    fresh_cold "$target" "$fresh"
     seq_read "$target" seq-read-first 4
     seq_read "$target" seq-read-again 4
     seq_read "$target" seq-read-again 16
@@ -197,21 +195,9 @@ run_target() {
     rand_read "$target" rand-read-again 4
     rand_write "$target" rand-write-again 16
     rand_write "$target" rand-write-again 4
-    $fresh
-    # shellcheck disable=SC2046
-    drop_cache $(underlying "$target")
-    rand_read "$target" rand-read-first 16
-    rand_write "$target" rand-write-first 16
-    $fresh
-    # shellcheck disable=SC2046
-    drop_cache $(underlying "$target")
-    seq_read "$target" seq-read-first 16
-    seq_write "$target" seq-write-first 16
-    $fresh
-    # shellcheck disable=SC2046
-    drop_cache $(underlying "$target")
-    rand_read "$target" rand-read-first 4
-    rand_write "$target" rand-write-first 4
+    first_touch "$target" "$fresh" rand 16
+    first_touch "$target" "$fresh" seq 16
+    first_touch "$target" "$fresh" rand 4
 }
 
 refresh_raw() { :; }
