@@ -4,16 +4,18 @@
 #   addcow   our mount: `addcow mount --background` of an add-cow overlay over the raw base (NAME.img view)
 #   qsd-raw  qemu-storage-daemon FUSE export of a raw file
 #   qsd-qcow2 qemu-storage-daemon FUSE export of a qcow2 overlay over the same raw base
-# Workloads per target, in this order (state carries over, like a VM's life):
-#   seq-read first    1 MiB reads of the whole disk, fresh overlay, underlying files evicted from the page cache
-#   seq-read again    the same pass again (second pass: backing data now cached)
-#   seq-write first   1 MiB writes of the whole disk into the fresh overlay (allocating), fsync at the end
-#   seq-write again   the same pass again (overwriting allocated data), fsync at the end
-#   rand-read 4K      of the now-allocated data (re-read)
-#   rand-write 4K     overwriting allocated data, fsync at the end
-#   -- the overlays are recreated (fresh), caches evicted --
-#   rand-read 4K first   from the backing file through a fresh overlay
-#   rand-write 4K first  first touch of a fresh overlay, fsync at the end
+# Workloads per target, in this order (state carries over, like a VM's life); 1 MiB and 4 KiB jobs each run at
+# queue depth 4 and 16 (suffix .qd4 / .qd16):
+#   fresh overlay, underlying files evicted from the page cache:
+#   seq-read first      1 MiB reads of the whole disk (from the backing file), qd4
+#   seq-read again      the same pass again (backing data now cached), qd4 and qd16
+#   seq-write first     1 MiB writes of the whole disk into the fresh overlay (allocating), fsync at the end, qd4
+#   seq-write again     the same pass again (overwriting allocated data), fsync at the end, qd4 and qd16
+#   rand-read again     4 KiB reads of the now-allocated data, qd16 and qd4
+#   rand-write again    4 KiB overwrites of allocated data, fsync at the end, qd16 and qd4
+#   fresh overlay: rand-read first (from the backing file), rand-write first (first touch), qd16
+#   fresh overlay: seq-read first, seq-write first, qd16
+#   fresh overlay: rand-read first, rand-write first, qd4
 # The whole sequence runs ADDCOW_FIO_ROUNDS times (default 3), targets interleaved and overlays recreated
 # every round; the table shows the median of the rounds (single runs on a shared VM disk vary by 2-5x,
 # mostly in the fsync that ends each write job).
@@ -29,25 +31,12 @@
 #        ADDCOW_FIO_JSON  also write the raw fio JSON results to this folder
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-repo="$(cd "$here/../.." && pwd)"
-size_mib="${ADDCOW_FIO_SIZE:-256}"
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 runtime="${ADDCOW_FIO_TIME:-3}"
 rounds="${ADDCOW_FIO_ROUNDS:-3}"
-cli_dll="$repo/src/AddCowMount.Cli/bin/Release/net10.0/addcow.dll"
-
-for tool in fio qemu-storage-daemon qemu-img fusermount3 dotnet python3; do
-    command -v "$tool" >/dev/null || { echo "fio/run.sh: $tool is missing" >&2; exit 2; }
-done
-if [ "$(id -u)" != 0 ]; then
-    echo "fio/run.sh: run as root (FUSE mounts and page-cache eviction)" >&2
-    exit 2
-fi
-
-if [ ! -f "$cli_dll" ] || [ "${ADDCOW_FIO_BUILD:-1}" = 1 ]; then
-    echo "Building the CLI (Release)..." >&2
-    dotnet build "$repo/src/AddCowMount.Cli" -c Release -v q -nologo >&2
-fi
+require_tools fio/run.sh fio qemu-storage-daemon qemu-img fusermount3 dotnet python3
+build_cli
 
 if [ -n "${ADDCOW_FIO_DIR:-}" ]; then
     work="$ADDCOW_FIO_DIR"
@@ -57,8 +46,6 @@ else
 fi
 results="$work/results"
 mkdir -p "$results"
-
-addcow() { dotnet "$cli_dll" "$@"; }
 
 qsd_pids=()
 cleanup() {
@@ -173,28 +160,44 @@ run_job() {
     echo "  round $round: $target $workload done" >&2
 }
 
-seq_read() { run_job "$1" "$2" --rw=read --bs=1M --iodepth=4; }
-seq_write() { run_job "$1" "$2" --rw=write --bs=1M --iodepth=4 --end_fsync=1; }
-rand_read() { run_job "$1" "$2" --rw=randread --bs=4k --iodepth=16 --time_based --randrepeat=1; }
-rand_write() { run_job "$1" "$2" --rw=randwrite --bs=4k --iodepth=16 --time_based --randrepeat=1 --end_fsync=1; }
+# WORKLOAD names carry the queue depth: seq_read TARGET seq-read-first 4 -> seq-read-first.qd4
+seq_read() { run_job "$1" "$2.qd$3" --rw=read --bs=1M --iodepth="$3"; }
+seq_write() { run_job "$1" "$2.qd$3" --rw=write --bs=1M --iodepth="$3" --end_fsync=1; }
+rand_read() { run_job "$1" "$2.qd$3" --rw=randread --bs=4k --iodepth="$3" --time_based --randrepeat=1; }
+rand_write() { run_job "$1" "$2.qd$3" --rw=randwrite --bs=4k --iodepth="$3" --time_based --randrepeat=1 --end_fsync=1; }
 
-# The whole life of one target: fresh overlay, passes, fresh overlay again, first-touch random passes.
+# fresh_cold TARGET FRESH: recreate the overlay and evict the files under it from the page cache.
+fresh_cold() {
+    $2
+    # shellcheck disable=SC2046
+    drop_cache $(underlying "$1")
+}
+
+# first_touch TARGET FRESH seq|rand DEPTH: on a fresh overlay, one read pass from the backing file, then one
+# write pass (allocating).
+first_touch() {
+    fresh_cold "$1" "$2"
+    "$3_read" "$1" "$3-read-first" "$4"
+    "$3_write" "$1" "$3-write-first" "$4"
+}
+
+# The whole life of one target: fresh overlay, passes, then fresh overlays for the other first-touch passes.
 run_target() {
     local target="$1" fresh="$2"
-    $fresh
-    # shellcheck disable=SC2046
-    drop_cache $(underlying "$target")
-    seq_read "$target" seq-read-first
-    seq_read "$target" seq-read-again
-    seq_write "$target" seq-write-first
-    seq_write "$target" seq-write-again
-    rand_read "$target" rand-read-again
-    rand_write "$target" rand-write-again
-    $fresh
-    # shellcheck disable=SC2046
-    drop_cache $(underlying "$target")
-    rand_read "$target" rand-read-first
-    rand_write "$target" rand-write-first
+    fresh_cold "$target" "$fresh"
+    seq_read "$target" seq-read-first 4
+    seq_read "$target" seq-read-again 4
+    seq_read "$target" seq-read-again 16
+    seq_write "$target" seq-write-first 4
+    seq_write "$target" seq-write-again 4
+    seq_write "$target" seq-write-again 16
+    rand_read "$target" rand-read-again 16
+    rand_read "$target" rand-read-again 4
+    rand_write "$target" rand-write-again 16
+    rand_write "$target" rand-write-again 4
+    first_touch "$target" "$fresh" rand 16
+    first_touch "$target" "$fresh" seq 16
+    first_touch "$target" "$fresh" rand 4
 }
 
 refresh_raw() { :; }
@@ -225,6 +228,6 @@ if [ -n "${ADDCOW_FIO_JSON:-}" ]; then
 fi
 
 echo
-echo "fio $(fio --version | sed 's/^fio-//'), ${size_mib} MiB disk, direct=1, libaio (1 MiB: iodepth 4; 4 KiB: iodepth 16), ≤ ${runtime} s per job, writes end with fsync, median of $rounds rounds; $(uname -r), $(nproc) cores"
+echo "fio $(fio --version | sed 's/^fio-//'), ${size_mib} MiB disk, direct=1, libaio (1 MiB and 4 KiB at iodepth 4 and 16), ≤ ${runtime} s per job, writes end with fsync, median of $rounds rounds; $(uname -r), $(nproc) cores"
 echo
 python3 "$here/table.py" "$results"

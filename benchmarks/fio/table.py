@@ -13,15 +13,24 @@ import sys
 TARGETS = ["raw", "qsd-raw", "qsd-qcow2", "addcow"]
 TITLES = {"raw": "raw file", "qsd-raw": "qsd raw export", "qsd-qcow2": "qsd qcow2 export", "addcow": "addcow mount"}
 WORKLOADS = [
-    ("seq-read-first", "seq read 1M, first touch", "read"),
-    ("seq-read-again", "seq read 1M, re-read", "read"),
-    ("seq-write-first", "seq write 1M, first touch", "write"),
-    ("seq-write-again", "seq write 1M, second pass", "write"),
-    ("rand-read-first", "rand read 4K, first touch", "read"),
-    ("rand-read-again", "rand read 4K, re-read", "read"),
-    ("rand-write-first", "rand write 4K, first touch", "write"),
-    ("rand-write-again", "rand write 4K, second pass", "write"),
+    ("seq-read-first.qd4", "seq read 1M, first touch, qd4", "read"),
+    ("seq-read-first.qd16", "seq read 1M, first touch, qd16", "read"),
+    ("seq-read-again.qd4", "seq read 1M, re-read, qd4", "read"),
+    ("seq-read-again.qd16", "seq read 1M, re-read, qd16", "read"),
+    ("seq-write-first.qd4", "seq write 1M, first touch, qd4", "write"),
+    ("seq-write-first.qd16", "seq write 1M, first touch, qd16", "write"),
+    ("seq-write-again.qd4", "seq write 1M, second pass, qd4", "write"),
+    ("seq-write-again.qd16", "seq write 1M, second pass, qd16", "write"),
+    ("rand-read-first.qd4", "rand read 4K, first touch, qd4", "read"),
+    ("rand-read-first.qd16", "rand read 4K, first touch, qd16", "read"),
+    ("rand-read-again.qd4", "rand read 4K, re-read, qd4", "read"),
+    ("rand-read-again.qd16", "rand read 4K, re-read, qd16", "read"),
+    ("rand-write-first.qd4", "rand write 4K, first touch, qd4", "write"),
+    ("rand-write-first.qd16", "rand write 4K, first touch, qd16", "write"),
+    ("rand-write-again.qd4", "rand write 4K, second pass, qd4", "write"),
+    ("rand-write-again.qd16", "rand write 4K, second pass, qd16", "write"),
 ]
+TARGET_VS_QCOW2 = 1.2
 
 
 def load_one(path, direction):
@@ -42,36 +51,33 @@ def load(results, target, workload, direction):
 
 
 def cell(mibs, iops):
-    return f"{mibs:,.1f} MiB/s ({iops:,.0f})"
+    return f"{mibs:,.0f} ({iops:,.0f})"
 
 
 def main():
     results = sys.argv[1]
-    print("| workload | " + " | ".join(TITLES[t] for t in TARGETS) + " | ours/qcow2 | ours/raw-export | target |")
-    print("|---|" + "---:|" * len(TARGETS) + "---:|---:|---|")
+    print("| workload | " + " | ".join(TITLES[t] for t in TARGETS)
+          + " | ours/qcow2 | ours/raw-export | ours/raw file | target ≥1.2x qcow2 |")
+    print("|---|" + "---:|" * len(TARGETS) + "---:|---:|---:|---|")
     failed = False
     for key, title, direction in WORKLOADS:
         try:
             values = {t: load(results, t, key, direction) for t in TARGETS}
         except (OSError, KeyError, RuntimeError, ValueError) as ex:
-            print(f"| {title} | " + " | ".join("-" for _ in TARGETS) + f" | - | - | job failed: {ex} |")
+            print(f"| {title} | " + " | ".join("-" for _ in TARGETS) + f" | - | - | - | job failed: {ex} |")
             failed = True
             continue
         ours = values["addcow"][0]
-        vs_qcow2 = ours / values["qsd-qcow2"][0] if values["qsd-qcow2"][0] else float("inf")
-        vs_raw = ours / values["qsd-raw"][0] if values["qsd-raw"][0] else float("inf")
-        if key.startswith("seq-"):
-            met = vs_qcow2 >= 1.2 and vs_raw >= 0.8
-            target = f"≥1.2x qcow2 and ≥0.8x raw export: {'met' if met else 'NOT met'}"
-        elif key.startswith("rand-write"):
-            met = vs_qcow2 >= 1.0
-            target = f"≥1.0x qcow2: {'met' if met else 'NOT met'}"
-        else:
-            target = "(none)"
+
+        def ratio(target):
+            return ours / values[target][0] if values[target][0] else float("inf")
+
+        vs_qcow2 = ratio("qsd-qcow2")
+        met = "met" if vs_qcow2 >= TARGET_VS_QCOW2 else "**NOT met**"
         print(f"| {title} | " + " | ".join(cell(*values[t]) for t in TARGETS)
-              + f" | {vs_qcow2:.2f}x | {vs_raw:.2f}x | {target} |")
+              + f" | {vs_qcow2:.2f}x | {ratio('qsd-raw'):.2f}x | {ratio('raw'):.2f}x | {met} |")
     print()
-    print("Cells: median throughput over the rounds (IOPS). Ratios compare median MiB/s.")
+    print("Cells: median MiB/s over the rounds (median IOPS). Ratios compare median MiB/s; the raw file (O_DIRECT on ext4) is the limit.")
     return 1 if failed else 0
 
 

@@ -37,6 +37,7 @@ public sealed partial class FuseMount : IDisposable
     private static readonly TimeSpan s_busyRetry = TimeSpan.FromSeconds(2);
 
     private readonly ILogger<FuseMount> _logger;
+    private readonly Func<IntPtr, IntPtr, int> _runLoop;
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IVolume? _volume;
@@ -47,10 +48,19 @@ public sealed partial class FuseMount : IDisposable
     private Thread? _loopThread;
     private FuseMountOptions _options = new();
     private bool _started;
+    private int? _loopResult;
+    private Exception? _loopException;
 
     public FuseMount(ILogger<FuseMount>? logger = null)
+        : this(logger, LibFuse.LoopMultiThreaded)
+    {
+    }
+
+    /// <summary>Tests pass their own <paramref name="runLoop"/> (fuse, loop config) -> result in place of fuse_loop_mt.</summary>
+    internal FuseMount(ILogger<FuseMount>? logger, Func<IntPtr, IntPtr, int> runLoop)
     {
         _logger = logger ?? NullLogger<FuseMount>.Instance;
+        _runLoop = runLoop;
     }
 
     /// <summary>The absolute mount point once started.</summary>
@@ -154,13 +164,13 @@ public sealed partial class FuseMount : IDisposable
             }
         }
 
-        int signalled = WaitHandle.WaitAny([_adapter.Initialized, ((IAsyncResult)_completion.Task).AsyncWaitHandle], options.Timeout);
+        int signalled = Task.WaitAny([_adapter.Initialized, _completion.Task], options.Timeout);
         if (signalled != 0)
         {
             Stop();
-            throw new FuseMountException(signalled == WaitHandle.WaitTimeout
-                ? $"The kernel did not initialise the mount at '{fullPath}' within {options.Timeout}."
-                : $"The FUSE loop for '{fullPath}' ended before the mount was ready.");
+            throw signalled < 0
+                ? new FuseMountException($"The kernel did not initialise the mount at '{fullPath}' within {options.Timeout}.")
+                : LoopEndedEarly(fullPath);
         }
     }
 
@@ -240,17 +250,19 @@ public sealed partial class FuseMount : IDisposable
             {
                 LibFuse.LoopConfigSetMaxThreads(config, (uint)_options.MaxThreads);
                 LibFuse.LoopConfigSetCloneFd(config, 0);
-                result = LibFuse.LoopMultiThreaded(_fuse, config);
+                result = _runLoop(_fuse, config);
             }
             finally
             {
                 LibFuse.LoopConfigDestroy(config);
             }
 
+            _loopResult = result;
             LogLoopEnded(_logger, MountPoint ?? string.Empty, result);
         }
         catch (Exception exception)
         {
+            _loopException = exception;
             LogLoopFailed(_logger, exception, MountPoint ?? string.Empty);
         }
         finally
@@ -262,6 +274,20 @@ public sealed partial class FuseMount : IDisposable
 
             _completion.TrySetResult();
         }
+    }
+
+    /// <summary>The mount error when the loop ended before INIT: what the loop returned or threw (it ended, so both are set).</summary>
+    private FuseMountException LoopEndedEarly(string mountPoint)
+    {
+        const string prefix = "The FUSE loop ended before the mount at '";
+        if (_loopException is { } exception)
+        {
+            return new FuseMountException($"{prefix}{mountPoint}' was ready: {exception.Message}", exception);
+        }
+
+        int result = _loopResult ?? -1;
+        string cause = result < -1 ? $"{Marshal.GetPInvokeErrorMessage(-result)} (errno {-result})" : $"fuse_loop_mt returned {result}";
+        return new FuseMountException($"{prefix}{mountPoint}' was ready: {cause}; libfuse printed details to stderr.");
     }
 
     /// <summary>Tears down libfuse (fuse_destroy calls our destroy callback, which flushes the volume) and frees what the mount pinned.</summary>

@@ -35,7 +35,7 @@ internal sealed partial class FuseVolumeAdapter : IDisposable
     private readonly uint _uid;
     private readonly uint _gid;
     private readonly ConcurrentDictionary<ulong, IVolumeHandle> _handles = new();
-    private readonly ManualResetEventSlim _initialized = new(initialState: false);
+    private readonly TaskCompletionSource _initialized = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _nextHandle;
     private long _largestRead;
     private long _largestWrite;
@@ -59,8 +59,9 @@ internal sealed partial class FuseVolumeAdapter : IDisposable
     /// <summary>True when the mount or the volume is read-only: every modification is refused with EROFS.</summary>
     public bool IsReadOnly { get; }
 
-    /// <summary>Set once the kernel's INIT has been answered: the mount serves requests.</summary>
-    public WaitHandle Initialized => _initialized.WaitHandle;
+    /// <summary>Completes once the kernel's INIT has been answered: the mount serves requests. Never disposed, so a
+    /// mount whose loop ended early can still be asked.</summary>
+    public Task Initialized => _initialized.Task;
 
     /// <summary>Largest single read request seen, in bytes (shows the negotiated max_read at work).</summary>
     public long LargestRead => Interlocked.Read(ref _largestRead);
@@ -73,7 +74,7 @@ internal sealed partial class FuseVolumeAdapter : IDisposable
     public void OnInit(uint protocolMajor, uint protocolMinor, uint maxWrite, uint maxRead)
     {
         LogInit(_logger, protocolMajor, protocolMinor, maxWrite, maxRead);
-        _initialized.Set();
+        _initialized.TrySetResult();
     }
 
     /// <summary>libfuse is tearing the file system down (unmounted, or <c>fusermount3 -u</c>): make writes durable.</summary>
@@ -382,8 +383,6 @@ internal sealed partial class FuseVolumeAdapter : IDisposable
                 volumeHandle.Dispose();
             }
         }
-
-        _initialized.Dispose();
     }
 
     internal FuseAttributes ToAttributes(VolumeNode node) =>

@@ -333,4 +333,37 @@ public sealed class FuseMountIntegrationTests
         StringAssert.Contains(error.Message, "not an existing directory");
         Assert.IsTrue(mount.Completion.IsCompleted || !mount.IsRunning);
     }
+
+    [TestMethod]
+    public void Start_WhenTheLoopEndsBeforeInit_ReportsTheLoopsCause()
+    {
+        FuseTestEnvironment.Require();
+        string folder = Directory.CreateTempSubdirectory("addcow-fuse-").FullName;
+        try
+        {
+            // Repeated: before the fix the loop thread's teardown raced Start's wait, giving ObjectDisposedException
+            // or a message without the cause depending on timing.
+            for (int attempt = 0; attempt < 10; attempt++)
+            {
+                using var mount = new FuseMount(null, (fuse, config) => -EINVAL);
+
+                var error = Assert.ThrowsExactly<FuseMountException>(() => mount.Start(new InMemoryVolume(), folder, new FuseMountOptions()));
+
+                StringAssert.Contains(error.Message, "ended before the mount");
+                StringAssert.Contains(error.Message, "errno 22");
+                Assert.IsTrue(mount.Completion.IsCompleted);
+                Assert.IsNull(MountTable.Find(folder), "the mount was left behind");
+            }
+
+            var thrown = new InvalidOperationException("the loop could not start its workers");
+            using var failing = new FuseMount(null, (fuse, config) => throw thrown);
+            var failed = Assert.ThrowsExactly<FuseMountException>(() => failing.Start(new InMemoryVolume(), folder, new FuseMountOptions()));
+            Assert.AreSame(thrown, failed.InnerException);
+            StringAssert.Contains(failed.Message, "the loop could not start its workers");
+        }
+        finally
+        {
+            Directory.Delete(folder);
+        }
+    }
 }

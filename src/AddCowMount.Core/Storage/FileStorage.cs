@@ -144,12 +144,14 @@ public sealed class FileStorage : IStorageProvider
     private sealed class RandomAccessFile : IStorageFile
     {
         private readonly SafeFileHandle _handle;
+        private readonly DirectWrites? _directWrites;
 
         public RandomAccessFile(string path, SafeFileHandle handle, bool writable)
         {
             Path = path;
             _handle = handle;
             CanWrite = writable;
+            _directWrites = writable ? new DirectWrites(handle) : null;
         }
 
         public string Path { get; }
@@ -175,7 +177,14 @@ public sealed class FileStorage : IStorageProvider
             return total;
         }
 
-        public void Write(long offset, ReadOnlySpan<byte> data) => RandomAccess.Write(_handle, data, offset);
+        /// <summary>Large aligned writes go around the page cache (see <see cref="DirectWrites"/>), the rest buffered.</summary>
+        public void Write(long offset, ReadOnlySpan<byte> data)
+        {
+            if (_directWrites?.TryWrite(offset, data) != true)
+            {
+                RandomAccess.Write(_handle, data, offset);
+            }
+        }
 
         public void SetLength(long length) => RandomAccess.SetLength(_handle, length);
 
@@ -189,7 +198,11 @@ public sealed class FileStorage : IStorageProvider
 
         public long NextDataOffset(long offset) => SparseFiles.NextData(_handle, offset);
 
-        public void Dispose() => _handle.Dispose();
+        public void Dispose()
+        {
+            _directWrites?.Dispose();
+            _handle.Dispose();
+        }
     }
 }
 

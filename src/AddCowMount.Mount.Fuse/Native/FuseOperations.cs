@@ -8,7 +8,8 @@ namespace AddCowMount.Mount.Fuse.Native;
 /// The native side of struct fuse_operations: one <see cref="UnmanagedCallersOnly"/> thunk per operation that
 /// finds the mount's <see cref="FuseVolumeAdapter"/> (through fuse_context.private_data, a GCHandle the mount
 /// keeps alive), converts pointers to spans and strings, and calls the adapter. Each thunk catches everything
-/// and answers an errno (-EIO unless the exception says otherwise): nothing may unwind into libfuse.
+/// and answers an errno (-EIO unless the exception says otherwise): nothing may unwind into libfuse. That
+/// scaffold exists once, in <see cref="Guard"/>; each thunk only unpacks its native arguments.
 /// </summary>
 internal static unsafe class FuseOperations
 {
@@ -102,77 +103,71 @@ internal static unsafe class FuseOperations
         }
     }
 
-    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int GetAttr(byte* path, Stat* stat, FuseFileInfo* fileInfo)
+    /// <summary>
+    /// The one scaffold around every request callback: find the mount's adapter (-EIO without one), run the
+    /// operation, and turn whatever it throws into an errno. <paramref name="body"/> is a static lambda and the
+    /// native arguments travel in <paramref name="state"/>, so a call allocates nothing.
+    /// </summary>
+    private static int Guard<TState>(string operation, TState state, Func<FuseVolumeAdapter, TState, int> body)
     {
         FuseVolumeAdapter? adapter = null;
         try
         {
             adapter = Current();
-            if (adapter is null)
-            {
-                return -EIO;
-            }
-
-            int result = adapter.GetAttr(PathOf(path), out FuseAttributes attributes);
-            if (result == 0)
-            {
-                WriteStat(stat, attributes);
-            }
-
-            return result;
+            return adapter is null ? -EIO : body(adapter, state);
         }
         catch (Exception exception)
         {
-            return Failed(adapter, "getattr", exception);
+            return Failed(adapter, operation, exception);
         }
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int ReadDir(byte* path, void* buffer, IntPtr filler, long offset, FuseFileInfo* fileInfo, int flags)
-    {
-        FuseVolumeAdapter? adapter = null;
-        try
+    private static int GetAttr(byte* path, Stat* stat, FuseFileInfo* fileInfo) =>
+        Guard("getattr", ((nint)path, (nint)stat), static (adapter, a) =>
         {
-            adapter = Current();
-            if (adapter is null)
+            int result = adapter.GetAttr(PathOf((byte*)a.Item1), out FuseAttributes attributes);
+            if (result == 0)
             {
-                return -EIO;
+                WriteStat((Stat*)a.Item2, attributes);
             }
 
-            string directory = PathOf(path);
-            int result = adapter.GetAttr(directory, out FuseAttributes self);
-            if (result != 0)
-            {
-                return result;
-            }
+            return result;
+        });
 
-            result = adapter.ReadDirectory(directory, out IReadOnlyList<(string Name, FuseAttributes Attributes)> entries);
-            if (result != 0)
-            {
-                return result;
-            }
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static int ReadDir(byte* path, void* buffer, IntPtr filler, long offset, FuseFileInfo* fileInfo, int flags) =>
+        Guard("readdir", ((nint)path, (nint)buffer, filler), static (adapter, a) => FillDirectory(adapter, PathOf((byte*)a.Item1), (void*)a.Item2, a.Item3));
 
-            var fill = (delegate* unmanaged[Cdecl]<void*, byte*, Stat*, long, int, int>)filler;
-            if (!AddEntry(fill, buffer, ".", self) || !AddEntry(fill, buffer, "..", self))
-            {
-                return 0;
-            }
+    private static int FillDirectory(FuseVolumeAdapter adapter, string directory, void* buffer, IntPtr filler)
+    {
+        int result = adapter.GetAttr(directory, out FuseAttributes self);
+        if (result != 0)
+        {
+            return result;
+        }
 
-            foreach ((string name, FuseAttributes attributes) in entries)
-            {
-                if (!AddEntry(fill, buffer, name, attributes))
-                {
-                    break;
-                }
-            }
+        result = adapter.ReadDirectory(directory, out IReadOnlyList<(string Name, FuseAttributes Attributes)> entries);
+        if (result != 0)
+        {
+            return result;
+        }
 
+        var fill = (delegate* unmanaged[Cdecl]<void*, byte*, Stat*, long, int, int>)filler;
+        if (!AddEntry(fill, buffer, ".", self) || !AddEntry(fill, buffer, "..", self))
+        {
             return 0;
         }
-        catch (Exception exception)
+
+        foreach ((string name, FuseAttributes attributes) in entries)
         {
-            return Failed(adapter, "readdir", exception);
+            if (!AddEntry(fill, buffer, name, attributes))
+            {
+                break;
+            }
         }
+
+        return 0;
     }
 
     private static bool AddEntry(delegate* unmanaged[Cdecl]<void*, byte*, Stat*, long, int, int> fill, void* buffer, string name, in FuseAttributes attributes)
@@ -191,68 +186,31 @@ internal static unsafe class FuseOperations
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int Open(byte* path, FuseFileInfo* fileInfo)
-    {
-        FuseVolumeAdapter? adapter = null;
-        try
+    private static int Open(byte* path, FuseFileInfo* fileInfo) =>
+        Guard("open", ((nint)path, (nint)fileInfo), static (adapter, a) =>
         {
-            adapter = Current();
-            if (adapter is null)
-            {
-                return -EIO;
-            }
-
-            int result = adapter.Open(PathOf(path), fileInfo->Flags, out ulong handle);
-            fileInfo->FileHandle = handle;
+            var info = (FuseFileInfo*)a.Item2;
+            int result = adapter.Open(PathOf((byte*)a.Item1), info->Flags, out ulong handle);
+            info->FileHandle = handle;
             return result;
-        }
-        catch (Exception exception)
-        {
-            return Failed(adapter, "open", exception);
-        }
-    }
+        });
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int Create(byte* path, uint mode, FuseFileInfo* fileInfo)
-    {
-        FuseVolumeAdapter? adapter = null;
-        try
+    private static int Create(byte* path, uint mode, FuseFileInfo* fileInfo) =>
+        Guard("create", ((nint)path, (nint)fileInfo), static (adapter, a) =>
         {
-            adapter = Current();
-            if (adapter is null)
-            {
-                return -EIO;
-            }
-
-            int result = adapter.Create(PathOf(path), fileInfo->Flags, out ulong handle);
-            fileInfo->FileHandle = handle;
+            var info = (FuseFileInfo*)a.Item2;
+            int result = adapter.Create(PathOf((byte*)a.Item1), info->Flags, out ulong handle);
+            info->FileHandle = handle;
             return result;
-        }
-        catch (Exception exception)
-        {
-            return Failed(adapter, "create", exception);
-        }
-    }
+        });
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int Read(byte* path, byte* buffer, nuint size, long offset, FuseFileInfo* fileInfo)
-    {
-        FuseVolumeAdapter? adapter = null;
-        try
-        {
-            adapter = Current();
-            if (adapter is null || fileInfo == null || size > int.MaxValue)
-            {
-                return -EIO;
-            }
-
-            return adapter.Read(fileInfo->FileHandle, offset, new Span<byte>(buffer, (int)size));
-        }
-        catch (Exception exception)
-        {
-            return Failed(adapter, "read", exception);
-        }
-    }
+    private static int Read(byte* path, byte* buffer, nuint size, long offset, FuseFileInfo* fileInfo) =>
+        Guard("read", ((nint)buffer, size, offset, (nint)fileInfo), static (adapter, a) =>
+            a.Item4 == 0 || a.Item2 > int.MaxValue
+                ? -EIO
+                : adapter.Read(((FuseFileInfo*)a.Item4)->FileHandle, a.Item3, new Span<byte>((byte*)a.Item1, (int)a.Item2)));
 
     /// <summary>
     /// write_buf: without it, libfuse's high-level API copies every write request into a fresh buffer before calling
@@ -260,309 +218,121 @@ internal static unsafe class FuseOperations
     /// buffers, or a pipe/fd buffer when splicing) is gathered with fuse_buf_copy into one pooled buffer first.
     /// </summary>
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int WriteBuf(byte* path, FuseBufVec* source, long offset, FuseFileInfo* fileInfo)
+    private static int WriteBuf(byte* path, FuseBufVec* source, long offset, FuseFileInfo* fileInfo) =>
+        Guard("write", ((nint)source, offset, (nint)fileInfo), static (adapter, a) =>
+            a.Item1 == 0 || a.Item3 == 0 ? -EIO : WriteBuffers(adapter, ((FuseFileInfo*)a.Item3)->FileHandle, (FuseBufVec*)a.Item1, a.Item2));
+
+    private static int WriteBuffers(FuseVolumeAdapter adapter, ulong handle, FuseBufVec* source, long offset)
     {
-        FuseVolumeAdapter? adapter = null;
+        FuseBuf* first = &source->Buf + source->Index;
+        if (source->Count - source->Index == 1 && (first->Flags & FuseBuf.IsFd) == 0)
+        {
+            nuint length = first->Size - source->Offset;
+            return length > int.MaxValue
+                ? -EIO
+                : adapter.Write(handle, offset, new ReadOnlySpan<byte>((byte*)first->Mem + source->Offset, (int)length));
+        }
+
+        nuint total = LibFuse.BufSize(source);
+        if (total > int.MaxValue)
+        {
+            return -EIO;
+        }
+
+        byte[] rented = System.Buffers.ArrayPool<byte>.Shared.Rent((int)total);
         try
         {
-            adapter = Current();
-            if (adapter is null || fileInfo == null || source == null)
+            fixed (byte* memory = rented)
             {
-                return -EIO;
-            }
-
-            FuseBuf* first = &source->Buf + source->Index;
-            if (source->Count - source->Index == 1 && (first->Flags & FuseBuf.IsFd) == 0)
-            {
-                nuint length = first->Size - source->Offset;
-                if (length > int.MaxValue)
-                {
-                    return -EIO;
-                }
-
-                return adapter.Write(fileInfo->FileHandle, offset, new ReadOnlySpan<byte>((byte*)first->Mem + source->Offset, (int)length));
-            }
-
-            nuint total = LibFuse.BufSize(source);
-            if (total > int.MaxValue)
-            {
-                return -EIO;
-            }
-
-            byte[] rented = System.Buffers.ArrayPool<byte>.Shared.Rent((int)total);
-            try
-            {
-                fixed (byte* memory = rented)
-                {
-                    var destination = new FuseBufVec { Count = 1, Buf = new FuseBuf { Size = total, Mem = memory } };
-                    long copied = LibFuse.BufCopy(&destination, source, 0);
-                    if (copied < 0)
-                    {
-                        return (int)copied;
-                    }
-
-                    return adapter.Write(fileInfo->FileHandle, offset, new ReadOnlySpan<byte>(memory, (int)copied));
-                }
-            }
-            finally
-            {
-                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+                var destination = new FuseBufVec { Count = 1, Buf = new FuseBuf { Size = total, Mem = memory } };
+                long copied = LibFuse.BufCopy(&destination, source, 0);
+                return copied < 0 ? (int)copied : adapter.Write(handle, offset, new ReadOnlySpan<byte>(memory, (int)copied));
             }
         }
-        catch (Exception exception)
+        finally
         {
-            return Failed(adapter, "write", exception);
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
         }
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int Write(byte* path, byte* buffer, nuint size, long offset, FuseFileInfo* fileInfo)
-    {
-        FuseVolumeAdapter? adapter = null;
-        try
-        {
-            adapter = Current();
-            if (adapter is null || fileInfo == null || size > int.MaxValue)
-            {
-                return -EIO;
-            }
-
-            return adapter.Write(fileInfo->FileHandle, offset, new ReadOnlySpan<byte>(buffer, (int)size));
-        }
-        catch (Exception exception)
-        {
-            return Failed(adapter, "write", exception);
-        }
-    }
+    private static int Write(byte* path, byte* buffer, nuint size, long offset, FuseFileInfo* fileInfo) =>
+        Guard("write", ((nint)buffer, size, offset, (nint)fileInfo), static (adapter, a) =>
+            a.Item4 == 0 || a.Item2 > int.MaxValue
+                ? -EIO
+                : adapter.Write(((FuseFileInfo*)a.Item4)->FileHandle, a.Item3, new ReadOnlySpan<byte>((byte*)a.Item1, (int)a.Item2)));
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int Flush(byte* path, FuseFileInfo* fileInfo)
-    {
-        FuseVolumeAdapter? adapter = null;
-        try
-        {
-            adapter = Current();
-            return adapter is null || fileInfo == null ? -EIO : adapter.Flush(fileInfo->FileHandle);
-        }
-        catch (Exception exception)
-        {
-            return Failed(adapter, "flush", exception);
-        }
-    }
+    private static int Flush(byte* path, FuseFileInfo* fileInfo) =>
+        Guard("flush", (nint)fileInfo, static (adapter, info) => info == 0 ? -EIO : adapter.Flush(((FuseFileInfo*)info)->FileHandle));
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int Fsync(byte* path, int dataSync, FuseFileInfo* fileInfo)
-    {
-        FuseVolumeAdapter? adapter = null;
-        try
-        {
-            adapter = Current();
-            return adapter is null ? -EIO : adapter.Fsync(fileInfo == null ? 0 : fileInfo->FileHandle);
-        }
-        catch (Exception exception)
-        {
-            return Failed(adapter, "fsync", exception);
-        }
-    }
+    private static int Fsync(byte* path, int dataSync, FuseFileInfo* fileInfo) =>
+        Guard("fsync", (nint)fileInfo, static (adapter, info) => adapter.Fsync(info == 0 ? 0 : ((FuseFileInfo*)info)->FileHandle));
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int Release(byte* path, FuseFileInfo* fileInfo)
-    {
-        FuseVolumeAdapter? adapter = null;
-        try
-        {
-            adapter = Current();
-            return adapter is null || fileInfo == null ? -EIO : adapter.Release(fileInfo->FileHandle);
-        }
-        catch (Exception exception)
-        {
-            return Failed(adapter, "release", exception);
-        }
-    }
+    private static int Release(byte* path, FuseFileInfo* fileInfo) =>
+        Guard("release", (nint)fileInfo, static (adapter, info) => info == 0 ? -EIO : adapter.Release(((FuseFileInfo*)info)->FileHandle));
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int Truncate(byte* path, long length, FuseFileInfo* fileInfo)
-    {
-        FuseVolumeAdapter? adapter = null;
-        try
-        {
-            adapter = Current();
-            return adapter is null ? -EIO : adapter.Truncate(PathOf(path), length);
-        }
-        catch (Exception exception)
-        {
-            return Failed(adapter, "truncate", exception);
-        }
-    }
+    private static int Truncate(byte* path, long length, FuseFileInfo* fileInfo) =>
+        Guard("truncate", ((nint)path, length), static (adapter, a) => adapter.Truncate(PathOf((byte*)a.Item1), a.Item2));
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int Mknod(byte* path, uint mode, ulong device)
-    {
-        FuseVolumeAdapter? adapter = null;
-        try
-        {
-            adapter = Current();
-            return adapter is null ? -EIO : adapter.MakeNode(PathOf(path));
-        }
-        catch (Exception exception)
-        {
-            return Failed(adapter, "mknod", exception);
-        }
-    }
+    private static int Mknod(byte* path, uint mode, ulong device) =>
+        Guard("mknod", (nint)path, static (adapter, p) => adapter.MakeNode(PathOf((byte*)p)));
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int Mkdir(byte* path, uint mode)
-    {
-        FuseVolumeAdapter? adapter = null;
-        try
-        {
-            adapter = Current();
-            return adapter is null ? -EIO : adapter.MakeDirectory(PathOf(path));
-        }
-        catch (Exception exception)
-        {
-            return Failed(adapter, "mkdir", exception);
-        }
-    }
+    private static int Mkdir(byte* path, uint mode) =>
+        Guard("mkdir", (nint)path, static (adapter, p) => adapter.MakeDirectory(PathOf((byte*)p)));
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int Unlink(byte* path)
-    {
-        FuseVolumeAdapter? adapter = null;
-        try
-        {
-            adapter = Current();
-            return adapter is null ? -EIO : adapter.Unlink(PathOf(path));
-        }
-        catch (Exception exception)
-        {
-            return Failed(adapter, "unlink", exception);
-        }
-    }
+    private static int Unlink(byte* path) =>
+        Guard("unlink", (nint)path, static (adapter, p) => adapter.Unlink(PathOf((byte*)p)));
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int Rmdir(byte* path)
-    {
-        FuseVolumeAdapter? adapter = null;
-        try
-        {
-            adapter = Current();
-            return adapter is null ? -EIO : adapter.RemoveDirectory(PathOf(path));
-        }
-        catch (Exception exception)
-        {
-            return Failed(adapter, "rmdir", exception);
-        }
-    }
+    private static int Rmdir(byte* path) =>
+        Guard("rmdir", (nint)path, static (adapter, p) => adapter.RemoveDirectory(PathOf((byte*)p)));
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int Rename(byte* fromPath, byte* toPath, uint flags)
-    {
-        FuseVolumeAdapter? adapter = null;
-        try
-        {
-            adapter = Current();
-            return adapter is null ? -EIO : adapter.Rename(PathOf(fromPath), PathOf(toPath), flags);
-        }
-        catch (Exception exception)
-        {
-            return Failed(adapter, "rename", exception);
-        }
-    }
+    private static int Rename(byte* fromPath, byte* toPath, uint flags) =>
+        Guard("rename", ((nint)fromPath, (nint)toPath, flags), static (adapter, a) => adapter.Rename(PathOf((byte*)a.Item1), PathOf((byte*)a.Item2), a.Item3));
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int Chmod(byte* path, uint mode, FuseFileInfo* fileInfo)
-    {
-        FuseVolumeAdapter? adapter = null;
-        try
-        {
-            adapter = Current();
-            return adapter is null ? -EIO : adapter.ChangeMode(PathOf(path), mode);
-        }
-        catch (Exception exception)
-        {
-            return Failed(adapter, "chmod", exception);
-        }
-    }
+    private static int Chmod(byte* path, uint mode, FuseFileInfo* fileInfo) =>
+        Guard("chmod", ((nint)path, mode), static (adapter, a) => adapter.ChangeMode(PathOf((byte*)a.Item1), a.Item2));
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int Chown(byte* path, uint uid, uint gid, FuseFileInfo* fileInfo)
-    {
-        FuseVolumeAdapter? adapter = null;
-        try
-        {
-            adapter = Current();
-            return adapter is null ? -EIO : adapter.ChangeOwner(PathOf(path), uid, gid);
-        }
-        catch (Exception exception)
-        {
-            return Failed(adapter, "chown", exception);
-        }
-    }
+    private static int Chown(byte* path, uint uid, uint gid, FuseFileInfo* fileInfo) =>
+        Guard("chown", ((nint)path, uid, gid), static (adapter, a) => adapter.ChangeOwner(PathOf((byte*)a.Item1), a.Item2, a.Item3));
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int Utimens(byte* path, Timespec* times, FuseFileInfo* fileInfo)
-    {
-        FuseVolumeAdapter? adapter = null;
-        try
+    private static int Utimens(byte* path, Timespec* times, FuseFileInfo* fileInfo) =>
+        Guard("utimens", ((nint)path, (nint)times), static (adapter, a) =>
         {
-            adapter = Current();
-            if (adapter is null)
-            {
-                return -EIO;
-            }
-
+            var pair = (Timespec*)a.Item2;
             DateTime now = DateTime.UtcNow;
-            DateTime? access = times == null ? now : TimeConversion.FromTimespec(times[0], now);
-            DateTime? write = times == null ? now : TimeConversion.FromTimespec(times[1], now);
-            return adapter.SetTimes(PathOf(path), access, write);
-        }
-        catch (Exception exception)
-        {
-            return Failed(adapter, "utimens", exception);
-        }
-    }
+            DateTime? access = pair == null ? now : TimeConversion.FromTimespec(pair[0], now);
+            DateTime? write = pair == null ? now : TimeConversion.FromTimespec(pair[1], now);
+            return adapter.SetTimes(PathOf((byte*)a.Item1), access, write);
+        });
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int StatFs(byte* path, StatVfs* target)
-    {
-        FuseVolumeAdapter? adapter = null;
-        try
+    private static int StatFs(byte* path, StatVfs* target) =>
+        Guard("statfs", (nint)target, static (adapter, t) =>
         {
-            adapter = Current();
-            if (adapter is null)
-            {
-                return -EIO;
-            }
-
             int result = adapter.StatFs(out FuseStatFs statFs);
             if (result == 0)
             {
-                WriteStatFs(target, statFs);
+                WriteStatFs((StatVfs*)t, statFs);
             }
 
             return result;
-        }
-        catch (Exception exception)
-        {
-            return Failed(adapter, "statfs", exception);
-        }
-    }
+        });
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static int Access(byte* path, int mask)
-    {
-        FuseVolumeAdapter? adapter = null;
-        try
-        {
-            adapter = Current();
-            return adapter is null ? -EIO : adapter.Access(PathOf(path), mask);
-        }
-        catch (Exception exception)
-        {
-            return Failed(adapter, "access", exception);
-        }
-    }
+    private static int Access(byte* path, int mask) =>
+        Guard("access", ((nint)path, mask), static (adapter, a) => adapter.Access(PathOf((byte*)a.Item1), a.Item2));
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static void* Init(FuseConnInfo* connection, FuseConfig* config)
