@@ -48,6 +48,7 @@ public sealed partial class FioCrashTests
         string image = ws.CreateOverlay();
         string mnt = ws.NewMountPoint();
         string img = Path.Combine(mnt, "vm.img");
+        string imageFile = ws.Combine("vm.raw");
         var total = Stopwatch.StartNew();
 
         for (int round = 0; round < Rounds; round++)
@@ -60,9 +61,13 @@ public sealed partial class FioCrashTests
             // Write phase, killed under fio's feet. rate_iops caps each job's ~1,400 writes at 1,000 a second, so the kill
             // always lands mid-run, even on a fast machine; the state files (local-jN-INDEX-verify.state) land in the round's folder.
             ForegroundMount mount = ws.StartForegroundMount(image, mnt);
+            DateTime writtenBefore = File.GetLastWriteTimeUtc(imageFile);
             using Process writer = ProcessRunner.Start(E2eEnvironment.Tool("fio"), FioArguments(img, fioSeed, verifyOnly: false), workingDirectory: dir);
             Task<string> writerOutput = writer.StandardOutput.ReadToEndAsync();
             Task<string> writerErrors = writer.StandardError.ReadToEndAsync();
+            // The delay counts from fio's first write landing in the image file, not from its start: on a loaded machine
+            // fio can take longer than the delay to start, and a kill before any I/O proves nothing.
+            WaitForFirstWrites(imageFile, writtenBefore, writer);
             Thread.Sleep(delay);
             mount.Process.Kill(); // SIGKILL
             Assert.IsTrue(mount.Process.WaitForExit(TimeSpan.FromSeconds(10)), "the mount process dies");
@@ -141,6 +146,17 @@ public sealed partial class FioCrashTests
 
         return $"fio verified {verifiedBytes.Values.Sum() >> 10} KiB, " +
             $"{failedBlocks.Count} unacknowledged block(s) read back old data, {logs.Count(l => l.Unacknowledged is not null) - failedBlocks.Count} kept the new";
+    }
+
+    private static void WaitForFirstWrites(string imageFile, DateTime writtenBefore, Process writer)
+    {
+        var waited = Stopwatch.StartNew();
+        while (File.GetLastWriteTimeUtc(imageFile) <= writtenBefore)
+        {
+            Assert.IsFalse(writer.HasExited, "fio ended before writing anything");
+            Assert.IsLessThan(60, waited.Elapsed.TotalSeconds, "fio wrote nothing through the mount within 60 s");
+            Thread.Sleep(20);
+        }
     }
 
     private static string[] FioArguments(string file, int seed, bool verifyOnly)
