@@ -9,9 +9,8 @@ namespace AddCowMount.EndToEnd.Tests;
 /// an unmount and a remount, boot 2 replays the journal, checks every file's hash and unmounts cleanly; the host
 /// then finds the file system clean and the same bytes. The guest's console is in the failure message.
 /// <para>
-/// Each boot takes its disk from a <see cref="GuestExposure"/>, so another transport is one more test method:
-/// e.g. an NBD export, <c>GuestDrive($"file=nbd+unix:///vm1?socket={socket},format=raw", stopServer)</c>, for
-/// either boot (<c>WriteThenVerify(GuestExposures.FuseMount, GuestExposures.Nbd)</c> and the reverse).
+/// Each boot takes its disk from a <see cref="GuestExposure"/>: the FUSE mount's NAME.img, or the NBD export of
+/// `addcow serve` attached by QEMU's own NBD client.
 /// </para>
 /// </summary>
 [TestClass]
@@ -25,6 +24,16 @@ public sealed class GuestBootTests
     [TestMethod]
     public void Guest_WritesAndFsyncsOnMountedImg_ThenVerifiesAfterRemount() =>
         WriteThenVerify(GuestExposures.FuseMount, GuestExposures.FuseMount);
+
+    /// <summary>The same guest writes through `addcow serve` (QEMU's NBD client) and verifies on the FUSE mount.</summary>
+    [TestMethod]
+    public void Guest_WritesAndFsyncsOnNbdExport_ThenVerifiesOnMountedImg() =>
+        WriteThenVerify(GuestExposures.Nbd, GuestExposures.FuseMount);
+
+    /// <summary>And the reverse: writes on the FUSE mount, boots from the NBD export to verify.</summary>
+    [TestMethod]
+    public void Guest_WritesAndFsyncsOnMountedImg_ThenVerifiesOnNbdExport() =>
+        WriteThenVerify(GuestExposures.FuseMount, GuestExposures.Nbd);
 
     private static void WriteThenVerify(GuestExposure writeBoot, GuestExposure verifyBoot)
     {

@@ -27,6 +27,22 @@ internal static class GuestExposures
             StringAssert.Contains(unmounted.Output, "Unmounted", unmounted.Describe());
         });
     }
+
+    /// <summary>`addcow serve` on a Unix socket in the workspace; QEMU attaches the export with its own NBD client.</summary>
+    public static GuestDrive Nbd(Workspace workspace, string image)
+    {
+        string socket = NbdServe.SocketIn(workspace, "guest-" + Guid.NewGuid().ToString("N")[..8] + ".sock");
+        NbdServe serve = NbdServe.Start(workspace, image, "--socket", socket);
+        string name = Path.GetFileNameWithoutExtension(image);
+        return new GuestDrive($"file=nbd+unix:///{name}?socket={socket},format=raw", () =>
+        {
+            using (serve)
+            {
+                Assert.AreEqual(0, Posix.Kill(serve.Process.Id, Posix.SIGTERM));
+                Assert.AreEqual(0, serve.WaitForExit(), "addcow serve flushes and exits 0 on SIGTERM\n" + serve.Errors.Result);
+            }
+        });
+    }
 }
 
 /// <summary>What one guest boot printed on its serial console, and how QEMU ended.</summary>
