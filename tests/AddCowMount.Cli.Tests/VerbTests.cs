@@ -1,6 +1,5 @@
 using System.Text.Json;
 using AddCowMount.Core.Format;
-using AddCowMount.Core.Tests;
 
 namespace AddCowMount.Cli.Tests;
 

@@ -186,7 +186,7 @@ public sealed class FaultInjectionTests
         }
 
         Assert.IsGreaterThan(5, injected, "too few faults were injected to mean anything");
-        AddCowMount.Core.Tests.TestReport.Line(_context, $"seed {seed}: {error} on {operation} of {file}: {injected} faults injected, {failures} operations failed, {successes} succeeded, " +
+        TestReport.Line(_context, $"seed {seed}: {error} on {operation} of {file}: {injected} faults injected, {failures} operations failed, {successes} succeeded, " +
             $"{checks} crash checks after the next flush or reopen, {unknown.Count(u => u)} sectors left indeterminate by failed in-place writes");
     }
 

@@ -58,7 +58,7 @@ public sealed class FuzzTests
             opened += outcome == "opened" ? 1 : 0;
         }
 
-        AddCowMount.Core.Tests.TestReport.Line(_context, $"seed {seed}: {cases} fuzz cases, {opened} opened; outcomes: " +
+        TestReport.Line(_context, $"seed {seed}: {cases} fuzz cases, {opened} opened; outcomes: " +
             string.Join(", ", outcomes.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}")));
     }
 
