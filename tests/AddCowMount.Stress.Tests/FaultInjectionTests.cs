@@ -1,6 +1,5 @@
 using AddCowMount.Core.Alignment;
 using AddCowMount.Core.Engine;
-using AddCowMount.Stress.Tests.Support;
 
 namespace AddCowMount.Stress.Tests;
 

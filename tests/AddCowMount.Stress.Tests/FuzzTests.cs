@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Text;
 using AddCowMount.Core.Engine;
 using AddCowMount.Core.Format;
-using AddCowMount.Stress.Tests.Support;
 
 namespace AddCowMount.Stress.Tests;
 

@@ -47,7 +47,9 @@ public sealed partial class VolumeModel : IVolume
     private readonly Entry _root;
     private readonly Entry[] _files;
     private int _dirty;
+    private readonly Lock _openGate = new();
     private int _openHandles;
+    private bool _closedToNewHandles;
     private int _disposed;
 
     public VolumeModel(IDisk disk, VolumeModelOptions options, ILogger<VolumeModel> logger)
@@ -206,10 +208,40 @@ public sealed partial class VolumeModel : IVolume
             return VolumeStatus.WriteProtected;
         }
 
-        handle = new VolumeHandle(this, entry!, access);
-        Interlocked.Increment(ref _openHandles);
+        lock (_openGate)
+        {
+            if (_closedToNewHandles)
+            {
+                LogOpenRefusedUnmounting(_logger, entry!.Name);
+                return VolumeStatus.AccessDenied;
+            }
+
+            handle = new VolumeHandle(this, entry!, access);
+            Interlocked.Increment(ref _openHandles);
+        }
+
         LogOpened(_logger, entry!.Name, access);
         return VolumeStatus.Success;
+    }
+
+    /// <summary>
+    /// The volume is about to be unmounted: from now on every open is refused. Unless <paramref name="force"/>d this
+    /// happens only when no handle is open (false, with the count, otherwise); one step with the opens, so no file
+    /// opened meanwhile is cut off.
+    /// </summary>
+    public bool TryCloseToNewHandles(bool force, out int openHandles)
+    {
+        lock (_openGate)
+        {
+            openHandles = OpenHandleCount;
+            if (!force && openHandles > 0)
+            {
+                return false;
+            }
+
+            _closedToNewHandles = true;
+            return true;
+        }
     }
 
     public VolumeStatus Create(string path, bool directory)
@@ -571,6 +603,9 @@ public sealed partial class VolumeModel : IVolume
             ^ BinaryPrimitives.ReadUInt32BigEndian(bytes[8..])
             ^ BinaryPrimitives.ReadUInt32BigEndian(bytes[12..]);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Open of {File} refused: the volume is being unmounted")]
+    private static partial void LogOpenRefusedUnmounting(ILogger logger, string file);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{View} is not shown: {Reason}")]
     private static partial void LogViewHidden(ILogger logger, string view, string reason);
