@@ -36,9 +36,12 @@ public static class CliApp
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            // One line: an unknown word says most, otherwise the first problem.
-            ParseError error = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parsed.Errors[0];
-            context.Error.WriteLine($"addcow: {error.Message}");
+            // One line: an unknown word says most (the parser lists it among the unmatched tokens, whatever the
+            // language of its messages), otherwise the first problem.
+            string problem = parsed.UnmatchedTokens.Count > 0
+                ? $"unrecognized command or argument '{parsed.UnmatchedTokens[0]}'"
+                : parsed.Errors[0].Message;
+            context.Error.WriteLine($"addcow: {problem}");
             context.Error.WriteLine("Try 'addcow --help' for more information.");
             return ExitCodes.Usage;
         }

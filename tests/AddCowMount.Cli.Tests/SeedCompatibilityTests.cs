@@ -1,4 +1,3 @@
-using AddCowMount.Core.Tests;
 
 namespace AddCowMount.Cli.Tests;
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using AddCowMount.Core.Format;
-using AddCowMount.Core.Tests;
 
 namespace AddCowMount.Cli.Tests;
 
@@ -58,7 +57,7 @@ public sealed class VerbTests
     [DataRow(new[] { "create" }, "argument")]
     [DataRow(new[] { "create", "x.add-cow" }, "SIZE")]
     [DataRow(new[] { "create", "x.add-cow", "12Q" }, "invalid size")]
-    [DataRow(new[] { "frobnicate" }, "Unrecognized")]
+    [DataRow(new[] { "frobnicate" }, "unrecognized command or argument 'frobnicate'")]
     [DataRow(new[] { "io", "-c", "write 0", "x.add-cow" }, "usage")]
     [DataRow(new[] { "io", "-c", "write -P 300 0 1", "x.add-cow" }, "-P")]
     [DataRow(new[] { "convert", "-O", "qcow2", "a", "b" }, "-O")]
@@ -70,6 +69,25 @@ public sealed class VerbTests
         StringAssert.Contains(r.Error, contains);
         StringAssert.StartsWith(r.Error, "addcow: ");
         Assert.IsFalse(r.Error.Contains("   at ", StringComparison.Ordinal));
+    }
+
+    [TestMethod]
+    public void UnknownWord_IsNamed_WhateverLanguageTheParserSpeaks()
+    {
+        System.Globalization.CultureInfo ui = System.Globalization.CultureInfo.CurrentUICulture;
+        try
+        {
+            // System.CommandLine ships translated messages; the unknown word must be found without reading them.
+            System.Globalization.CultureInfo.CurrentUICulture = new System.Globalization.CultureInfo("de-DE");
+            Cli.Result r = Cli.Run("frobnicate");
+
+            Assert.AreEqual(ExitCodes.Usage, r.ExitCode, r.Error);
+            StringAssert.StartsWith(r.Error, "addcow: unrecognized command or argument 'frobnicate'");
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentUICulture = ui;
+        }
     }
 
     [TestMethod]

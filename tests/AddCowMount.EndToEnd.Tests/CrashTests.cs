@@ -54,7 +54,7 @@ public sealed class CrashTests
             mount.Process.Kill(); // SIGKILL
             Assert.IsTrue(mount.Process.WaitForExit(TimeSpan.FromSeconds(10)));
             Assert.IsTrue(fsynced.Join() && unsynced.Join(), "the writers stop once the mount is gone");
-            AddCowMount.Core.Tests.TestReport.Line(TestContext, $"seed {seed} round {round}: killed after {delay} ms more; {fsynced.Acknowledged} fsync'ed writes acknowledged, " +
+            TestReport.Line(TestContext, $"seed {seed} round {round}: killed after {delay} ms more; {fsynced.Acknowledged} fsync'ed writes acknowledged, " +
                 $"{unsynced.Issued.Count} unsynced writes issued; " +
                 $"{fsynced.AcknowledgedWrites.Count(w => w.AckTicks > killTicks)} of them acknowledged after SIGKILL was sent; writers ended with: {fsynced.LastError} / {unsynced.LastError}");
 

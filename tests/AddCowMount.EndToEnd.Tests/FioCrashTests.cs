@@ -43,7 +43,7 @@ public sealed partial class FioCrashTests
         E2eEnvironment.Require("fio");
         int seed = Environment.TickCount & 0x7fffffff;
         var random = new Random(seed);
-        AddCowMount.Core.Tests.TestReport.Line(TestContext, $"seed {seed}: {Rounds} rounds, {Jobs} fio jobs, fsync after every write");
+        TestReport.Line(TestContext, $"seed {seed}: {Rounds} rounds, {Jobs} fio jobs, fsync after every write");
         using var ws = new Workspace(DiskSize, seed: 5);
         string image = ws.CreateOverlay();
         string mnt = ws.NewMountPoint();
@@ -95,7 +95,7 @@ public sealed partial class FioCrashTests
             ws.AddCowOk("unmount", mnt);
             string summary = CheckVerify(verify, logs, round);
 
-            AddCowMount.Core.Tests.TestReport.Line(TestContext, $"seed {seed} round {round}: fio seed {fioSeed}, killed {delay} ms after fio started; " +
+            TestReport.Line(TestContext, $"seed {seed} round {round}: fio seed {fioSeed}, killed {delay} ms after fio started; " +
                 $"acknowledged writes {logs.Sum(l => l.Acknowledged.Count)} ({logs.Sum(l => l.AcknowledgedBytes) >> 10} KiB), " +
                 $"killed in fsync {logs.Count(l => l.Unacknowledged is not null)} / in write {logs.Count(l => l.Unacknowledged is null)} jobs; {summary}");
         }

@@ -132,7 +132,7 @@ public sealed class NbdTlsAndCrashTests
             Assert.AreEqual(0, again.WaitForExit());
         }
 
-        AddCowMount.Core.Tests.TestReport.Line(TestContext, $"{writes.Count} flushed writes over NBD, SIGKILL with an unflushed writer attached: all flushed bytes back");
+        TestReport.Line(TestContext, $"{writes.Count} flushed writes over NBD, SIGKILL with an unflushed writer attached: all flushed bytes back");
         StringAssert.Contains(ws.AddCowOk("check", image).Output, "No errors");
     }
 

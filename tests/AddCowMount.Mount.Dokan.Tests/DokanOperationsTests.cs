@@ -4,7 +4,6 @@ using AddCowMount.Mount.Windows.Hosting;
 using AddCowMount.Mount.Windows.Operations;
 using AddCowMount.Mount.Windows.Security;
 using AddCowMount.Mount.Windows.Status;
-using AddCowMount.Mount.Windows.Tests.Fakes;
 using DokanNet;
 using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
@@ -18,7 +17,7 @@ public sealed class DokanOperationsTests
     private const string User = "S-1-5-21-1-2-3-1001";
 
     private NativeArgs _args = null!;
-    private InMemoryVolume _volume = null!;
+    private FileSetVolume _volume = null!;
     private byte[] _disk = null!;
     private DokanOperations _operations = null!;
 
@@ -26,7 +25,7 @@ public sealed class DokanOperationsTests
     public void Setup()
     {
         _args = new NativeArgs();
-        _volume = new InMemoryVolume();
+        _volume = new FileSetVolume();
         _disk = _volume.AddFile("/disk.vhd", Enumerable.Range(0, 8192 + 512).Select(i => (byte)(i * 13)).ToArray());
         _volume.AddDirectory("/sub");
         _operations = Adapter(_volume);

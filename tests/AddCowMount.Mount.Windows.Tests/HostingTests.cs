@@ -1,5 +1,4 @@
 using AddCowMount.Mount.Windows.Hosting;
-using AddCowMount.Mount.Windows.Tests.Fakes;
 using Microsoft.Extensions.Logging;
 
 namespace AddCowMount.Mount.Windows.Tests;

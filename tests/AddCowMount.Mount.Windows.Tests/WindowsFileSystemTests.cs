@@ -2,7 +2,6 @@ using AddCowMount.Core.Volume;
 using AddCowMount.Mount.Windows.Operations;
 using AddCowMount.Mount.Windows.Security;
 using AddCowMount.Mount.Windows.Status;
-using AddCowMount.Mount.Windows.Tests.Fakes;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace AddCowMount.Mount.Windows.Tests;
@@ -15,9 +14,9 @@ public sealed class WindowsFileSystemTests
     private const uint ReadWrite = FileAccessRights.GenericRead | FileAccessRights.GenericWrite;
     private const uint ReadAttributes = 0x80;
 
-    private static (WindowsFileSystem Fs, InMemoryVolume Volume, byte[] Disk) Create(bool readOnly = false, int length = 8192)
+    private static (WindowsFileSystem Fs, FileSetVolume Volume, byte[] Disk) Create(bool readOnly = false, int length = 8192)
     {
-        var volume = new InMemoryVolume(readOnly);
+        var volume = new FileSetVolume(readOnly);
         var disk = volume.AddFile("/disk.vhd", Enumerable.Range(0, length).Select(i => (byte)(i * 7)).ToArray());
         volume.AddDirectory("/sub");
         volume.AddFile("/sub/inner.img", new byte[1536]);
@@ -33,7 +32,7 @@ public sealed class WindowsFileSystemTests
     [TestMethod]
     public void Constructor_OwnerNotASid_Throws()
     {
-        Assert.ThrowsExactly<FormatException>(() => new WindowsFileSystem(new InMemoryVolume(), "user", NullLogger<WindowsFileSystem>.Instance));
+        Assert.ThrowsExactly<FormatException>(() => new WindowsFileSystem(new FileSetVolume(), "user", NullLogger<WindowsFileSystem>.Instance));
     }
 
     [TestMethod]
@@ -492,7 +491,7 @@ public sealed class WindowsFileSystemTests
     public void HandleException_LogsOperationPathAndStatus()
     {
         var logger = new CapturingLogger<WindowsFileSystem>();
-        var fs = new WindowsFileSystem(new InMemoryVolume(), User, logger);
+        var fs = new WindowsFileSystem(new FileSetVolume(), User, logger);
 
         var status = fs.HandleException("ReadFile", "/disk.vhd", new IOException("bitmap unreadable"));
 

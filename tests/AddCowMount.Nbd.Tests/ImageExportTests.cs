@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using AddCowMount.Core.Alignment;
 using AddCowMount.Core.Engine;
-using AddCowMount.Core.Tests;
 using AddCowMount.Core.Volume;
 using AddCowMount.Nbd.Export;
 using AddCowMount.Nbd.Tests.Support;

@@ -60,7 +60,7 @@ public sealed class NbdFuzzTests
             replyBytes += stream.Written;
         }
 
-        AddCowMount.Core.Tests.TestReport.Line(_context, $"seed {seed}: {cases} mutated NBD client streams ({requests} requests before mutation, " +
+        TestReport.Line(_context, $"seed {seed}: {cases} mutated NBD client streams ({requests} requests before mutation, " +
             $"{writes} writes reached the export, {replyBytes / 1024} KiB of replies); outcomes: " +
             string.Join(", ", outcomes.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}")));
         Assert.IsGreaterThan(1, outcomes.Count, "mutations reached more than one outcome");

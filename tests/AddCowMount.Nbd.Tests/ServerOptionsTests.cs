@@ -1,7 +1,6 @@
 using System.Net;
 using AddCowMount.Core.Format;
 using AddCowMount.Core.Hosting;
-using AddCowMount.Core.Tests;
 using AddCowMount.Nbd.Server;
 
 namespace AddCowMount.Nbd.Tests;

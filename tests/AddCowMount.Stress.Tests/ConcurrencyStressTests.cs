@@ -1,7 +1,5 @@
 using AddCowMount.Core.Alignment;
 using AddCowMount.Core.Engine;
-using AddCowMount.Core.Tests;
-using AddCowMount.Core.Tests.Alignment;
 
 namespace AddCowMount.Stress.Tests;
 

@@ -4,8 +4,6 @@ using AddCowMount.Core.Diagnostics;
 using AddCowMount.Core.Engine;
 using AddCowMount.Core.Operations;
 using AddCowMount.Core.Storage;
-using AddCowMount.Core.Tests;
-using AddCowMount.Stress.Tests.Support;
 
 namespace AddCowMount.Stress.Tests;
 

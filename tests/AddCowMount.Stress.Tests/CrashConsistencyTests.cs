@@ -1,6 +1,5 @@
 using AddCowMount.Core.Alignment;
 using AddCowMount.Core.Engine;
-using AddCowMount.Stress.Tests.Support;
 
 namespace AddCowMount.Stress.Tests;
 
@@ -89,7 +88,7 @@ public sealed class CrashConsistencyTests
             checkedCrashes += 2;
         }
 
-        AddCowMount.Core.Tests.TestReport.Line(_context, $"seed {seed}{(chain ? ", 2-layer chain" : string.Empty)}: {writes} writes, {flushes} flushes, {resizes} resizes, {storage.LogCount} file operations; {checkedCrashes} crashes checked");
+        TestReport.Line(_context, $"seed {seed}{(chain ? ", 2-layer chain" : string.Empty)}: {writes} writes, {flushes} flushes, {resizes} resizes, {storage.LogCount} file operations; {checkedCrashes} crashes checked");
     }
 
     private static byte[] SetUp(MemoryStorage storage, string dir, string path, bool chain, Random random)

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Text;
 using AddCowMount.Core.Engine;
 using AddCowMount.Core.Format;
-using AddCowMount.Stress.Tests.Support;
 
 namespace AddCowMount.Stress.Tests;
 
@@ -58,7 +57,7 @@ public sealed class FuzzTests
             opened += outcome == "opened" ? 1 : 0;
         }
 
-        AddCowMount.Core.Tests.TestReport.Line(_context, $"seed {seed}: {cases} fuzz cases, {opened} opened; outcomes: " +
+        TestReport.Line(_context, $"seed {seed}: {cases} fuzz cases, {opened} opened; outcomes: " +
             string.Join(", ", outcomes.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}")));
     }
 

@@ -1,10 +1,15 @@
 using System.Globalization;
+using System.Numerics;
 
 namespace AddCowMount.Cli.Output;
 
 /// <summary>Sizes and offsets as qemu-img takes them: 512, 64K, 64M, 8G, 1T (binary multiples), optional B/iB.</summary>
 public static class SizeParser
 {
+    /// <summary>
+    /// Parses <paramref name="text"/> in integer arithmetic, so every suffix is an exact power of two: 1P is 2^50 and
+    /// 1E is 2^60. A fraction is accepted when the result is a whole number of bytes (1.5K = 1536), as qemu-img does.
+    /// </summary>
     public static bool TryParse(string text, out long value)
     {
         value = 0;
@@ -45,23 +50,32 @@ public static class SizeParser
             return long.TryParse(t[2..], NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value) && value >= 0;
         }
 
-        if (!decimal.TryParse(t, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out decimal number) || number < 0)
+        int point = t.IndexOf('.', StringComparison.Ordinal);
+        string whole = point < 0 ? t : t[..point];
+        string fraction = point < 0 ? string.Empty : t[(point + 1)..];
+        if (whole.Length + fraction.Length == 0 || !whole.All(char.IsAsciiDigit) || !fraction.All(char.IsAsciiDigit))
         {
             return false;
         }
 
-        decimal scaled = number * (decimal)Math.Pow(2, shift);
-        if (scaled > long.MaxValue || scaled != decimal.Truncate(scaled))
+        // (whole + fraction / 10^digits) * 2^shift, exactly: the fraction's part must come out whole.
+        BigInteger bytes = Digits(whole) << shift;
+        BigInteger fractionBytes = BigInteger.DivRem(Digits(fraction) << shift, BigInteger.Pow(10, fraction.Length), out BigInteger remainder);
+        bytes += fractionBytes;
+        if (!remainder.IsZero || bytes > long.MaxValue)
         {
             return false;
         }
 
-        value = (long)scaled;
+        value = (long)bytes;
         return true;
     }
 
+    private static BigInteger Digits(string digits) =>
+        digits.Length == 0 ? BigInteger.Zero : BigInteger.Parse(digits, NumberStyles.None, CultureInfo.InvariantCulture);
+
     public static long Parse(string text, string what) =>
-        TryParse(text, out long value) ? value : throw new UsageException($"invalid {what} '{text}' (use bytes or a suffix: 512, 64K, 64M, 8G)");
+        TryParse(text, out long value) ? value : throw new UsageException($"invalid {what} '{text}' (use bytes or a suffix: 512, 64K, 64M, 8G, 1T, 1P, 1E)");
 
     public static string Human(long bytes)
     {

@@ -9,7 +9,7 @@ public interface IDisk : IDisposable
     /// <summary>Size of the disk in bytes.</summary>
     long Length { get; }
 
-    /// <summary>False for a read-only disk; <see cref="Write"/> then throws <see cref="UnauthorizedAccessException"/>.</summary>
+    /// <summary>False for a read-only disk; <see cref="Write"/> then throws <see cref="Format.AddCowException"/> (<see cref="Format.AddCowError.ReadOnly"/>).</summary>
     bool CanWrite { get; }
 
     /// <summary>Reads exactly <c>buffer.Length</c> bytes at <paramref name="offset"/>; the range must lie inside the disk.</summary>

@@ -1,3 +1,4 @@
+using AddCowMount.Core.Format;
 using AddCowMount.Core.Storage;
 
 namespace AddCowMount.Core.Engine;
@@ -34,11 +35,7 @@ public sealed class RawImage : ISectorDevice
 
     public void WriteSectors(long sector, ReadOnlySpan<byte> data)
     {
-        if (!IsWritable)
-        {
-            throw new UnauthorizedAccessException($"{Path} is open read-only");
-        }
-
+        ThrowIfReadOnly();
         long offset = sector * ISectorDevice.SectorSize;
         _file.Write(offset, data);
         Length = Math.Max(Length, offset + data.Length);
@@ -49,12 +46,22 @@ public sealed class RawImage : ISectorDevice
     {
         if (length > Length)
         {
+            ThrowIfReadOnly();
             _file.SetLength(length);
             Length = length;
         }
     }
 
     public void Flush() => _file.Flush();
+
+    /// <summary>The same refusal every layer gives: <see cref="AddCowError.ReadOnly"/>, never a platform exception.</summary>
+    private void ThrowIfReadOnly()
+    {
+        if (!IsWritable)
+        {
+            throw new AddCowException(AddCowError.ReadOnly, Path, $"{Path}: image is open read-only");
+        }
+    }
 
     public void Dispose() => _file.Dispose();
 }

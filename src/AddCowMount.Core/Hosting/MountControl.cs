@@ -10,7 +10,8 @@ namespace AddCowMount.Core.Hosting;
 /// </summary>
 public static class MountControl
 {
-    public static string PipeNameFor(int pid) => $"addcow-mount-{pid}";
+    /// <summary>The channel of one process's <paramref name="mount"/>-th mount (a tray process serves several).</summary>
+    public static string PipeNameFor(int pid, int mount) => $"addcow-mount-{pid}-{mount}";
 
     /// <summary>Sends one request; null when the mount process does not answer in time.</summary>
     public static string? Send(string pipeName, string request, TimeSpan timeout)

@@ -1,6 +1,7 @@
 using AddCowMount.Core.Alignment;
 using AddCowMount.Core.Engine;
 using AddCowMount.Core.Format;
+using AddCowMount.Core.Storage;
 using AddCowMount.Core.Volume;
 using Microsoft.Extensions.Logging;
 
@@ -22,6 +23,9 @@ public sealed record MountRequest
     public bool AllowOther { get; init; }
 
     public bool AllowUnsafePaths { get; init; }
+
+    /// <summary>Where the image's files live; the real file system unless a test says otherwise.</summary>
+    public IStorageProvider Storage { get; init; } = FileStorage.Instance;
 
     /// <summary>How often written data is made durable when nobody flushes.</summary>
     public TimeSpan WriteBackInterval { get; init; } = TimeSpan.FromSeconds(5);
@@ -70,6 +74,7 @@ public sealed partial class MountHost : IDisposable
     private IMountedFileSystem? _mounted;
     private Timer? _writeBack;
     private Task? _control;
+    private static int s_hosts;
     private int _stopped;
 
     public MountHost(MountRequest request, IMountBackend backend, MountRegistry registry, ILoggerFactory loggerFactory)
@@ -109,6 +114,7 @@ public sealed partial class MountHost : IDisposable
             {
                 Writable = !_request.ReadOnly,
                 AllowUnsafePaths = _request.AllowUnsafePaths,
+                Storage = _request.Storage,
                 LoggerFactory = _loggerFactory,
             });
             var disk = new SectorAligningDisk(_image, readOnly: _request.ReadOnly, copyOnRead: _request.CopyOnRead, ownsDevice: false);
@@ -137,7 +143,7 @@ public sealed partial class MountHost : IDisposable
         _volume.List("/", out IReadOnlyList<VolumeNode> files);
         int pid = Environment.ProcessId;
         Record = new MountRecord(mountPoint, imagePath, pid, _request.ReadOnly,
-            files.Select(f => _backend.PathOf(mountPoint, f.Name)).Distinct().ToList(), DateTime.UtcNow, MountControl.PipeNameFor(pid))
+            files.Select(f => _backend.PathOf(mountPoint, f.Name)).Distinct().ToList(), DateTime.UtcNow, MountControl.PipeNameFor(pid, Interlocked.Increment(ref s_hosts)))
         {
             // An export serves the raw disk only: the file views it does not show are no news to its user.
             NotShown = _backend is IImageExportBackend ? [] : _volume.HiddenViews.Select(h => $"no {h.Name}: {h.Reason}").ToList(),
@@ -153,29 +159,29 @@ public sealed partial class MountHost : IDisposable
         LogMounted(_logger, imagePath, mountPoint);
     }
 
-    /// <summary>Asks the mount to end. Refused (false) while handles are open, unless forced.</summary>
+    /// <summary>
+    /// Asks the mount to end and returns once it has (flushed, unmounted, closed). Refused (false) while handles
+    /// are open, unless forced; the check and the stop are one step, so a file opened meanwhile is never cut off.
+    /// A failure of the final flush faults <see cref="Completion"/>.
+    /// </summary>
     public bool RequestStop(bool force)
     {
-        if (Volatile.Read(ref _stopped) != 0)
-        {
-            return true;
-        }
-
-        if (!force && OpenHandles > 0)
+        if (!TryBeginStop(force, out _))
         {
             return false;
         }
 
-        _volume?.Flush();
-        _mounted?.Stop();
         Shutdown();
         return true;
     }
 
+    /// <summary>Ends the mount whatever state it is in: the final flush and every close run even when an earlier step
+    /// failed. Never throws; a failed final flush shows in <see cref="Completion"/>.</summary>
     public void Dispose()
     {
-        RequestStop(force: true);
-        _completion.Task.Wait(TimeSpan.FromSeconds(30));
+        TryBeginStop(force: true, out _);
+        Shutdown();
+        ((IAsyncResult)_completion.Task).AsyncWaitHandle.WaitOne(TimeSpan.FromSeconds(30));
     }
 
     private string HandleControl(string request) => request switch
@@ -188,14 +194,26 @@ public sealed partial class MountHost : IDisposable
 
     private string RequestStopAsync(bool force)
     {
-        if (!force && OpenHandles > 0)
+        if (!TryBeginStop(force, out int busy))
         {
-            return $"busy {OpenHandles}";
+            return $"busy {busy}";
         }
 
-        // Answer first; the unmount itself runs after the reply is sent.
-        _ = Task.Run(() => RequestStop(force: true));
+        // Answer first; the unmount itself runs after the reply is sent. New opens are refused from here on.
+        _ = Task.Run(Shutdown);
         return "ok";
+    }
+
+    /// <summary>Unless forced, succeeds only when no handle is open, and from then on the volume refuses new opens.</summary>
+    private bool TryBeginStop(bool force, out int openHandles)
+    {
+        openHandles = 0;
+        if (Volatile.Read(ref _stopped) != 0 || _volume is null)
+        {
+            return true;
+        }
+
+        return _volume.TryCloseToNewHandles(force, out openHandles);
     }
 
     private void WriteBack()
@@ -210,6 +228,10 @@ public sealed partial class MountHost : IDisposable
         }
     }
 
+    /// <summary>
+    /// Unmounts, makes everything written durable and closes, each step whatever failed before it: a backend that
+    /// fails to stop (FUSE's lazy detach with files still open) must not keep the bitmap from its final flush.
+    /// </summary>
     private void Shutdown()
     {
         if (Interlocked.Exchange(ref _stopped, 1) != 0)
@@ -217,29 +239,63 @@ public sealed partial class MountHost : IDisposable
             return;
         }
 
-        try
+        if (_writeBack is not null)
         {
-            _writeBack?.Dispose();
-            _stopping.Cancel();
-            _mounted?.Stop();
-            _mounted?.Dispose();
-            _volume?.Dispose();
-            _image?.Dispose();
-            LogUnmounted(_logger, _request.MountPoint);
+            using var done = new ManualResetEvent(false);
+            if (_writeBack.Dispose(done))
+            {
+                done.WaitOne(); // a write-back running now finishes before the final flush
+            }
         }
-        catch (Exception ex)
+
+        Step("stop the control channel", _stopping.Cancel);
+        Step("unmount", () => _mounted?.Stop());
+        Step("release the mount", () => _mounted?.Dispose());
+        Exception? flushFailure = null;
+        if (_image is not null)
         {
-            LogShutdownFailed(_logger, ex);
-            _completion.TrySetException(ex);
+            try
+            {
+                _image.Flush();
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ObjectDisposedException)
+            {
+                flushFailure = ex;
+                LogFinalFlushFailed(_logger, _image.Path, ex.Message, ex);
+            }
         }
-        finally
+
+        Step("close the volume", () => _volume?.Dispose());
+        Step("close the image", () => _image?.Dispose());
+        Step("withdraw the mount's record", () =>
         {
             if (Record is not null)
             {
                 _registry.Unregister(Record.MountPoint, Record.Pid);
             }
+        });
 
-            _completion.TrySetResult();
+        if (flushFailure is not null)
+        {
+            string image = _image!.Path;
+            _completion.TrySetException(new AddCowException(AddCowError.IoError, image,
+                $"{image}: the final flush failed ({flushFailure.Message}); writes since the last successful flush may be lost", flushFailure));
+            return;
+        }
+
+        LogUnmounted(_logger, _request.MountPoint);
+        _completion.TrySetResult();
+    }
+
+    private void Step(string what, Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            LogShutdownStepFailed(_logger, what, ex.Message, ex);
         }
     }
 
@@ -252,6 +308,9 @@ public sealed partial class MountHost : IDisposable
     [LoggerMessage(Level = LogLevel.Error, Message = "Periodic flush failed")]
     private static partial void LogWriteBackFailed(ILogger logger, Exception ex);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Shutdown of the mount failed")]
-    private static partial void LogShutdownFailed(ILogger logger, Exception ex);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Unmounting: could not {Step}: {Reason}")]
+    private static partial void LogShutdownStepFailed(ILogger logger, string step, string reason, Exception ex);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The final flush of {Image} failed: {Reason}")]
+    private static partial void LogFinalFlushFailed(ILogger logger, string image, string reason, Exception ex);
 }

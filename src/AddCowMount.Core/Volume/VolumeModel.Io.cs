@@ -23,8 +23,18 @@ public sealed partial class VolumeModel
             return writable;
         }
 
-        handle = new VolumeHandle(this, entry, access);
-        Interlocked.Increment(ref _openHandles);
+        lock (_openGate)
+        {
+            if (_closedToNewHandles)
+            {
+                LogOpenRefusedUnmounting(_logger, entry.Name);
+                return VolumeStatus.AccessDenied;
+            }
+
+            handle = new VolumeHandle(this, entry, access);
+            Interlocked.Increment(ref _openHandles);
+        }
+
         LogOpened(_logger, entry.Name, access);
         return VolumeStatus.Success;
     }

@@ -53,7 +53,9 @@ public sealed partial class VolumeModel : IVolume
     private readonly Entry _root;
     private readonly Entry[] _files;
     private int _dirty;
+    private readonly Lock _openGate = new();
     private int _openHandles;
+    private bool _closedToNewHandles;
     private int _disposed;
 
     public VolumeModel(IDisk disk, VolumeModelOptions options, ILogger<VolumeModel> logger)
@@ -178,6 +180,26 @@ public sealed partial class VolumeModel : IVolume
     public VolumeStatus CanDelete(string path)
     {
         return !TryResolve(path, out _, out var status) ? status : Refusal();
+    }
+
+    /// <summary>
+    /// The volume is about to be unmounted: from now on every open is refused. Unless <paramref name="force"/>d this
+    /// happens only when no handle is open (false, with the count, otherwise); one step with the opens, so no file
+    /// opened meanwhile is cut off.
+    /// </summary>
+    public bool TryCloseToNewHandles(bool force, out int openHandles)
+    {
+        lock (_openGate)
+        {
+            openHandles = OpenHandleCount;
+            if (!force && openHandles > 0)
+            {
+                return false;
+            }
+
+            _closedToNewHandles = true;
+            return true;
+        }
     }
 
     public VolumeStatus Create(string path, bool directory)
@@ -333,6 +355,9 @@ public sealed partial class VolumeModel : IVolume
             ^ BinaryPrimitives.ReadUInt32BigEndian(bytes[8..])
             ^ BinaryPrimitives.ReadUInt32BigEndian(bytes[12..]);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Open of {File} refused: the volume is being unmounted")]
+    private static partial void LogOpenRefusedUnmounting(ILogger logger, string file);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "The disk cannot be written; the volume is mounted read-only")]
     private static partial void LogDiskNotWritable(ILogger logger);

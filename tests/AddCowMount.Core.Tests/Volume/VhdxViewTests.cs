@@ -144,7 +144,7 @@ public sealed class VhdxViewTests
         using var dir = new TempDirectory();
         var sidecar = VhdxHeaderStore.SidecarPathFor(dir.Combine("disk.add-cow"));
         var disk = MemoryDisk.WithPattern(DiskSize);
-        var logger = new ListLogger<VolumeModel>();
+        var logger = new CapturingLogger<VolumeModel>();
         using var volume = Model(disk, sidecar, logger: logger);
         // Give the sidecar content first, so "unchanged" is a hash of a real file.
         Assert.AreEqual(VolumeStatus.Success, Write(volume, VhdxLayout.Header2Offset, (s_layout.InitialHeaders().Header2 with { SequenceNumber = 7 }).ToArray()));
@@ -240,7 +240,7 @@ public sealed class VhdxViewTests
         using var dir = new TempDirectory();
         var sidecar = VhdxHeaderStore.SidecarPathFor(dir.Combine("disk.add-cow"));
         File.WriteAllBytes(sidecar, new byte[8192]);
-        var logger = new ListLogger<VolumeModel>();
+        var logger = new CapturingLogger<VolumeModel>();
         var disk = MemoryDisk.WithPattern(DiskSize);
         using var volume = Model(disk, sidecar, logger: logger);
 

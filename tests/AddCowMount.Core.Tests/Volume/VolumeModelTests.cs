@@ -164,7 +164,7 @@ public sealed class VolumeModelTests
     public void Vhd_ChangingTheFooter_IsRefusedAndLogged_FooterStaysTrue()
     {
         var disk = MemoryDisk.WithPattern(DiskSize);
-        var logger = new ListLogger<VolumeModel>();
+        var logger = new CapturingLogger<VolumeModel>();
         using var volume = CreateModel(disk, logger: logger);
         var before = ReadAll(volume, "/disk.vhd");
         using var handle = Open(volume, "/disk.vhd", VolumeAccess.ReadWrite);
@@ -586,7 +586,7 @@ public sealed class VolumeModelTests
     [TestMethod]
     public void HugeDisk_HidesTheVhd_AndSaysWhy()
     {
-        var logger = new ListLogger<VolumeModel>();
+        var logger = new CapturingLogger<VolumeModel>();
         using var volume = CreateModel(new MemoryDisk(VhdFooter.MaxDiskSize + 512), logger: logger);
 
         volume.List("/", out var entries);

@@ -1,10 +1,10 @@
-namespace AddCowMount.Core.Tests;
+namespace AddCowMount.TestSupport;
 
 /// <summary>
 /// Lines that say what a randomized test did (seeds, thread and operation counts, crash points). They go to the test's
 /// own output and, when ADDCOW_TEST_REPORT names a file, to that file too, which .ci/run prints after the run.
 /// </summary>
-internal static class TestReport
+public static class TestReport
 {
     private static readonly Lock s_lock = new();
 

@@ -1,4 +1,4 @@
-namespace AddCowMount.Core.Tests.Alignment;
+namespace AddCowMount.TestSupport;
 
 /// <summary>
 /// Checks concurrent byte-range writes against serial semantics. Every write fills its range with bytes that

@@ -1,12 +1,12 @@
 using AddCowMount.Core.Volume;
 
-namespace AddCowMount.Mount.Fuse.Tests;
+namespace AddCowMount.TestSupport;
 
 /// <summary>
 /// A small IVolume over byte arrays: a root with a writable disk image, a read-only text file and a subfolder.
 /// It refuses what the real volume refuses (creating, deleting, renaming, resizing) and counts flushes.
 /// </summary>
-internal sealed class InMemoryVolume : IVolume
+public sealed class InMemoryVolume : IVolume
 {
     public const string DiskPath = "/disk.img";
     public const string NotesPath = "/notes.txt";

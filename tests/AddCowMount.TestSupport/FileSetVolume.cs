@@ -1,12 +1,12 @@
 using AddCowMount.Core.Volume;
 
-namespace AddCowMount.Mount.Windows.Tests.Fakes;
+namespace AddCowMount.TestSupport;
 
 /// <summary>
-/// A small IVolume over byte arrays: a root folder with fixed-size files, refusing creation, resizing and
-/// (by default) deletion, keeping security descriptors per path, counting flushes and open handles.
+/// A small IVolume over byte arrays holding the files and folders a test adds (names case-insensitive, as on
+/// Windows): fixed-size files, refusing creation, resizing and (by default) deletion, keeping security descriptors per path, counting flushes and open handles.
 /// </summary>
-internal sealed class InMemoryVolume : IVolume
+public sealed class FileSetVolume : IVolume
 {
     private static readonly DateTime s_time = new(2026, 1, 2, 3, 4, 5, DateTimeKind.Utc);
     private readonly Dictionary<string, byte[]> _files = new(StringComparer.OrdinalIgnoreCase);
@@ -14,7 +14,7 @@ internal sealed class InMemoryVolume : IVolume
     private readonly HashSet<string> _directories = new(StringComparer.OrdinalIgnoreCase) { "/" };
     private readonly Lock _lock = new();
 
-    public InMemoryVolume(bool isReadOnly = false) => IsReadOnly = isReadOnly;
+    public FileSetVolume(bool isReadOnly = false) => IsReadOnly = isReadOnly;
 
     public VolumeInfo Info { get; set; } = new("ADDCOW", "NTFS", 0x1234ABCD, 4 << 20, 0, 512, 4096, 255);
 
@@ -177,7 +177,7 @@ internal sealed class InMemoryVolume : IVolume
 
     private static string Name(string path) => path == "/" ? string.Empty : path[(path.LastIndexOf('/') + 1)..];
 
-    private sealed class Handle(InMemoryVolume volume, string path, VolumeNode node, VolumeAccess access) : IVolumeHandle
+    private sealed class Handle(FileSetVolume volume, string path, VolumeNode node, VolumeAccess access) : IVolumeHandle
     {
         private bool _disposed;
 

@@ -1,6 +1,6 @@
 using AddCowMount.Core.Storage;
 
-namespace AddCowMount.Stress.Tests.Support;
+namespace AddCowMount.TestSupport;
 
 public enum StorageOpKind
 {

@@ -1,4 +1,4 @@
-namespace AddCowMount.Core.Tests;
+namespace AddCowMount.TestSupport;
 
 /// <summary>A fresh folder per test, removed afterwards.</summary>
 public sealed class TempDirectory : IDisposable
