@@ -163,7 +163,7 @@ public sealed class MountHostTests
         MountRecord record = new MountRegistry(temp.Combine("registry")).Find(mountPoint)!;
         Assert.AreEqual(Environment.ProcessId, record.Pid);
         Assert.AreEqual(host.Record!.Control, record.Control);
-        CollectionAssert.AreEqual(new[] { "disk.img", "disk.vhd", "disk.vmdk" }, record.Files.Select(Path.GetFileName).ToArray());
+        CollectionAssert.AreEqual(new[] { "disk.img", "disk.vhd", "disk.vhdx", "disk.vmdk" }, record.Files.Select(Path.GetFileName).ToArray());
         Assert.IsTrue(record.Files.All(f => f.StartsWith(mountPoint + Path.DirectorySeparatorChar, StringComparison.Ordinal)));
 
         string other = EngineFilesCreate(temp, "other");
