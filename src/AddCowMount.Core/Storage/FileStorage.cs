@@ -116,7 +116,7 @@ public sealed class FileStorage : IStorageProvider
         }
     }
 
-    private static bool IsSharingViolation(IOException ex)
+    internal static bool IsSharingViolation(IOException ex)
     {
         // Windows: ERROR_SHARING_VIOLATION / ERROR_LOCK_VIOLATION. Unix: .NET reports a refused flock as
         // EWOULDBLOCK, which is EAGAIN: 11 on Linux, 35 on macOS and the BSDs (35 is EDEADLK on Linux, not a lock refusal).
