@@ -43,7 +43,7 @@ public sealed class TrayUnderWineTests
         WinePrefix.KillAll();
         int display = FreeDisplay();
         using Process xvfb = Run.Start("Xvfb", [$":{display}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"]);
-        var env = new Dictionary<string, string?> { ["DISPLAY"] = $":{display}" };
+        var env = new Dictionary<string, string> { ["DISPLAY"] = $":{display}" };
         Process? tray = null;
         try
         {
@@ -126,7 +126,7 @@ public sealed class TrayUnderWineTests
 
     private sealed record WindowInfo(string Name, int X, int Y, int Width, int Height);
 
-    private static List<WindowInfo> Windows(IReadOnlyDictionary<string, string?> env)
+    private static List<WindowInfo> Windows(IReadOnlyDictionary<string, string> env)
     {
         var list = new List<WindowInfo>();
         RunResult ids = Run.Program("xdotool", ["search", "--onlyvisible", "--name", ""], env);
@@ -147,7 +147,7 @@ public sealed class TrayUnderWineTests
         return list;
     }
 
-    private static (int X, int Y) WaitForWindow(IReadOnlyDictionary<string, string?> env, Func<WindowInfo, bool> match, string failure)
+    private static (int X, int Y) WaitForWindow(IReadOnlyDictionary<string, string> env, Func<WindowInfo, bool> match, string failure)
     {
         WindowInfo? found = null;
         WaitFor(() => (found = Windows(env).FirstOrDefault(match)) is not null, failure);
@@ -169,15 +169,15 @@ public sealed class TrayUnderWineTests
         }
     }
 
-    private static void Xdo(IReadOnlyDictionary<string, string?> env, params string[] arguments) => Run.Program("xdotool", arguments, env).Succeeded();
+    private static void Xdo(IReadOnlyDictionary<string, string> env, params string[] arguments) => Run.Program("xdotool", arguments, env).Succeeded();
 
-    private static void Type(IReadOnlyDictionary<string, string?> env, int x, int y, string text)
+    private static void Type(IReadOnlyDictionary<string, string> env, int x, int y, string text)
     {
         Xdo(env, "mousemove", $"{x}", $"{y}", "click", "1");
         Xdo(env, "type", "--delay", "5", text);
     }
 
-    private string Shot(IReadOnlyDictionary<string, string?> env, string name)
+    private string Shot(IReadOnlyDictionary<string, string> env, string name)
     {
         string file = Path.Combine(TestContext.TestRunResultsDirectory ?? Path.GetTempPath(), $"tray-{name}.png");
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);

@@ -38,15 +38,6 @@ internal static class Artifacts
     /// <summary>The Linux build of addcow (copied next to the tests by the Cli reference), run as `dotnet addcow.dll`.</summary>
     public static string LinuxAddCowDll => Require(Path.Combine(AppContext.BaseDirectory, "addcow.dll"));
 
-    public static string DotnetHost
-    {
-        get
-        {
-            string? host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-            return !string.IsNullOrEmpty(host) && File.Exists(host) ? host : Run.FindTool("dotnet") ?? "dotnet";
-        }
-    }
-
     private static string Require(string path)
     {
         if (!File.Exists(path))

@@ -24,17 +24,17 @@ public static class WinePrefix
     /// diagnostics out of the outputs we compare; mshtml is disabled so wineboot does not try to install Gecko
     /// (mscoree must stay: Wine loads IL assemblies through it).
     /// </summary>
-    public static Dictionary<string, string?> Environment(IReadOnlyDictionary<string, string?>? extra = null)
+    public static Dictionary<string, string> Environment(IReadOnlyDictionary<string, string>? extra = null)
     {
-        var environment = new Dictionary<string, string?>
+        var environment = new Dictionary<string, string>
         {
             ["WINEPREFIX"] = Path,
             ["WINEDEBUG"] = "-all",
             ["WINEDLLOVERRIDES"] = "mshtml=",
             ["DOTNET_EnableWriteXorExecute"] = "0",
-            ["DISPLAY"] = null,
+            ["DISPLAY"] = string.Empty, // no X display for the CLI and msiexec
         };
-        foreach ((string key, string? value) in extra ?? new Dictionary<string, string?>())
+        foreach ((string key, string value) in extra ?? new Dictionary<string, string>())
         {
             environment[key] = value;
         }
@@ -86,7 +86,7 @@ public static class WinePrefix
     }
 
     /// <summary>Runs a Windows program (or a Wine built-in such as msiexec, reg, cmd) in the prefix.</summary>
-    public static RunResult Run(IEnumerable<string> arguments, string? workingDirectory = null, TimeSpan? timeout = null, IReadOnlyDictionary<string, string?>? environment = null) =>
+    public static RunResult Run(IEnumerable<string> arguments, string? workingDirectory = null, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null) =>
         Support.Run.Program("wine", arguments, Environment(environment), workingDirectory, timeout);
 
     /// <summary>Waits until every process of the prefix has ended (msiexec leaves its service running a little).</summary>
