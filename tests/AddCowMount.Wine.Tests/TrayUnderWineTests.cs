@@ -84,6 +84,8 @@ public sealed class TrayUnderWineTests
             (int mx, int my) = WaitForWindow(env, w => w.Name == "Mount image", "the mount dialog did not open");
             Xdo(env, "mousemove", $"{mx + 387}", $"{my + 150}", "click", "1");
             WaitFor(() => IsRed(Shot(env, "5-mount-failed")), "the icon did not turn red after the failed mount");
+            Thread.Sleep(1500);
+            Shot(env, "6-error-balloon");
             string log = TrayLog();
             StringAssert.Contains(log, "Could not mount vm.add-cow at ", "the tray did not say which mount failed");
             StringAssert.Contains(log, "Dokan", "the tray did not say why the mount failed");
@@ -179,7 +181,7 @@ public sealed class TrayUnderWineTests
 
     private string Shot(IReadOnlyDictionary<string, string> env, string name)
     {
-        string file = Path.Combine(TestContext.TestRunResultsDirectory ?? Path.GetTempPath(), $"tray-{name}.png");
+        string file = Path.Combine(TestContext.TestResultsDirectory ?? Path.GetTempPath(), $"tray-{name}.png");
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         Run.Program("import", ["-window", "root", file], env).Succeeded();
         TestContext.AddResultFile(file);
