@@ -21,8 +21,11 @@ internal static partial class Msi
             timeout: TimeSpan.FromMinutes(4));
 
     /// <summary>Registers a Dokan2 service the way Dokany's installer does (the MSI looks for its ImagePath).</summary>
-    public static void CreateDokanService() =>
+    public static void CreateDokanService()
+    {
+        DeleteDokanService(); // an earlier test may have left one
         WinePrefix.Run(["sc", "create", "Dokan2", "binPath=", @"C:\windows\system32\drivers\dokan2.sys", "type=", "kernel"]).Succeeded();
+    }
 
     public static void DeleteDokanService() => WinePrefix.Run(["sc", "delete", "Dokan2"]);
 
