@@ -40,8 +40,10 @@ cp "$here/Product.wxs" "$work/Product.wxs"
 (cd "$work" && wixl -a x64 -D Version="$version" -D SourceDir=payload -D AssetsDir=assets -D InstallerDir=. -D Win64=yes -D Toolset=wixl \
     -o "$out" Product.wxs Payload.wxs)
 
-# PATH: append INSTALLDIR to the system PATH on install ("=" set, "-" remove on uninstall, "*" system variable).
-printf 'Environment\tName\tValue\tComponent_\ns72\tl255\tL255\ts72\nEnvironment\tEnvironment\nPathAddCow\t=-*PATH\t[~];[INSTALLDIR]\tCMP_AddCowExe\n' \
+# PATH: put INSTALLDIR into the system PATH on install ("=" set, "-" remove on uninstall, "*" system variable).
+# Prepended ("[INSTALLDIR];[~]"), not appended: an appended entry's uninstall left the ';' before it on the PATH
+# (seen under Wine's msiexec); removing a prepended entry takes its separator with it and restores PATH exactly.
+printf 'Environment\tName\tValue\tComponent_\ns72\tl255\tL255\ts72\nEnvironment\tEnvironment\nPathAddCow\t=-*PATH\t[INSTALLDIR];[~]\tCMP_AddCowExe\n' \
     > "$work/Environment.idt"
 (cd "$work" && msibuild "$out" -i Environment.idt)
 

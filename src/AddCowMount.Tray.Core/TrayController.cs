@@ -1,4 +1,5 @@
 using System.Globalization;
+using AddCowMount.Core.Format;
 using AddCowMount.Tray.Core.Menu;
 using AddCowMount.Tray.Core.Mounts;
 using AddCowMount.Tray.Core.Platform;
@@ -267,7 +268,7 @@ public sealed partial class TrayController
         }
         catch (MountClientException ex)
         {
-            Fail($"Could not mount {name} at {request.MountPoint}: {ex.Message}", ex, fromRefresh: false);
+            Fail(AddCowException.About($"Could not mount {name} at {request.MountPoint}", ex.Message), ex, fromRefresh: false);
             return false;
         }
 
@@ -288,7 +289,7 @@ public sealed partial class TrayController
         }
         catch (MountClientException ex)
         {
-            Fail($"Could not unmount {mountPoint}: {ex.Message}", ex, fromRefresh: false);
+            Fail(AddCowException.About($"Could not unmount {mountPoint}", ex.Message), ex, fromRefresh: false);
             return false;
         }
 

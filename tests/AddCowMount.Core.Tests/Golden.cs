@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using AddCowMount.Core.Engine;
+using AddCowMount.Core.Storage;
 
 namespace AddCowMount.Core.Tests;
 
@@ -48,5 +49,24 @@ internal static class Golden
         return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
-    public static string FileSha256(string path) => Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
+    /// <summary>SHA-256 of a file, read without a lock (FileStorage's unlocked open), so it works while an image is held open.</summary>
+    public static string FileSha256(string path)
+    {
+        using IStorageFile file = FileStorage.Instance.Open(path, writable: false, StorageLock.None);
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        byte[] buffer = new byte[1 << 20];
+        for (long offset = 0; ;)
+        {
+            int n = file.Read(offset, buffer);
+            if (n == 0)
+            {
+                break;
+            }
+
+            sha.AppendData(buffer, 0, n);
+            offset += n;
+        }
+
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
 }

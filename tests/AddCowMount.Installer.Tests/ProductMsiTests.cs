@@ -83,7 +83,7 @@ public sealed class ProductMsiTests
     public void Path_EnvironmentRowAppendsInstallDirAndActionsAreSequenced()
     {
         string[] row = MsiFixture.Table(s_msi, "Environment").Single();
-        CollectionAssert.AreEqual(new[] { "PathAddCow", "=-*PATH", "[~];[INSTALLDIR]", "CMP_AddCowExe" }, row);
+        CollectionAssert.AreEqual(new[] { "PathAddCow", "=-*PATH", "[INSTALLDIR];[~]", "CMP_AddCowExe" }, row);
 
         Dictionary<string, string[]> sequence = MsiFixture.Table(s_msi, "InstallExecuteSequence").ToDictionary(r => r[0]);
         Assert.AreEqual("5200", sequence["WriteEnvironmentStrings"][2]);

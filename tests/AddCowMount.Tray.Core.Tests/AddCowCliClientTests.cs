@@ -71,6 +71,24 @@ public sealed class AddCowCliClientTests
         _runner.VerifyAll();
     }
 
+    /// <summary>
+    /// The dialogs hand over full paths; the overlay must store names relative to its own folder, with '/', as the
+    /// CLI does for names typed relative, or the overlay cannot move or open on the other OS.
+    /// </summary>
+    [TestMethod]
+    public async Task Create_FullPathsFromDialogs_PassesNamesRelativeToTheOverlay()
+    {
+        using var temp = new TempDirectory();
+        string overlay = temp.Combine(Path.Combine("vm1", "vm1.add-cow"));
+        string image = temp.Combine(Path.Combine("vm1", "vm1.raw"));
+        string backing = temp.Combine(Path.Combine("base", "golden.raw"));
+        Returns(["create", "-b", "../base/golden.raw", "-i", "vm1.raw", overlay], new ProcessResult(0, "", ""));
+
+        await Client().CreateOverlayAsync(new CreateOverlayRequest(backing, image, overlay));
+
+        _runner.VerifyAll();
+    }
+
     [TestMethod]
     public async Task List_DocumentedJson_Parsed()
     {

@@ -7,7 +7,7 @@ using AddCowMount.Core.Engine;
 namespace AddCowMount.Cli.Commands;
 
 /// <summary>
-/// <c>addcow io [-c CMD]... IMG</c>, like qemu-io: <c>write [-P BYTE] OFFSET LEN</c>, <c>read [-P BYTE] OFFSET LEN</c>
+/// <c>addcow io [-c CMD]... IMG</c> (without -c: commands one a line on standard input), like qemu-io: <c>write [-P BYTE] OFFSET LEN</c>, <c>read [-P BYTE] OFFSET LEN</c>
 /// (with -P every byte is verified), <c>flush</c>. Requests go through the sector-aligning adapter, as a mount's do.
 /// </summary>
 internal static class IoCommand
@@ -23,14 +23,19 @@ internal static class IoCommand
         var command = new Command("io", "Read, write and verify byte ranges of the composed disk (for scripts and debugging)") { commands, readOnly, unsafePaths, img };
         command.SetAction(result =>
         {
-            List<IoRequest> requests = (result.GetValue(commands) ?? []).Select(Parse).ToList();
-            bool writes = requests.Any(r => r.Kind == "write");
+            // Without -c, commands come one a line from standard input until its end (qemu-io's interactive use;
+            // the image stays open, and locked, meanwhile), writable unless -r.
+            string[] given = result.GetValue(commands) ?? [];
+            bool fromInput = given.Length == 0;
+            List<IoRequest> parsed = given.Select(Parse).ToList();
+            bool writes = parsed.Any(r => r.Kind == "write");
             if (writes && result.GetValue(readOnly))
             {
                 throw new UsageException("write commands need a writable open (drop -r)");
             }
 
-            bool writable = writes || requests.Any(r => r.Kind == "flush");
+            bool writable = fromInput ? !result.GetValue(readOnly) : writes || parsed.Any(r => r.Kind == "flush");
+            IEnumerable<IoRequest> requests = fromInput ? ReadRequests(Console.In) : parsed;
             using AddCowImage image = writable
                 ? ImageOpening.OpenForWriting(result.GetValue(img)!, result.GetValue(unsafePaths), context)
                 : AddCowImage.Open(result.GetValue(img)!, new ImageOpenOptions { AllowUnsafePaths = result.GetValue(unsafePaths), LoggerFactory = context.LoggerFactory });
@@ -41,6 +46,8 @@ internal static class IoCommand
                 {
                     return ExitCodes.Error;
                 }
+
+                context.Out.Flush();
             }
 
             return ExitCodes.Ok;
@@ -82,6 +89,17 @@ internal static class IoCommand
 
                 context.Out.WriteLine($"read {request.Length}/{request.Length} bytes at offset {request.Offset}");
                 return true;
+            }
+        }
+    }
+
+    private static IEnumerable<IoRequest> ReadRequests(TextReader input)
+    {
+        while (input.ReadLine() is string line)
+        {
+            if (line.Trim().Length > 0)
+            {
+                yield return Parse(line.Trim());
             }
         }
     }

@@ -29,7 +29,7 @@ internal static class UnmountCommand
                     return ExitCodes.Ok;
                 }
 
-                throw new AddCowException(AddCowError.InvalidArgument, target, $"{target}: nothing is mounted there by addcow");
+                throw new AddCowException(AddCowError.InvalidArgument, target, AddCowException.About(target, "nothing is mounted there by addcow"));
             }
 
             string? answer = MountControl.Send(record.Control, result.GetValue(force) ? "unmount --force" : "unmount", TimeSpan.FromSeconds(10));
@@ -42,18 +42,18 @@ internal static class UnmountCommand
 
             if (answer is null)
             {
-                throw new AddCowException(AddCowError.IoError, target, $"{target}: the mount process (pid {record.Pid}) does not answer");
+                throw new AddCowException(AddCowError.IoError, target, AddCowException.About(target, $"the mount process (pid {record.Pid}) does not answer"));
             }
 
             if (answer.StartsWith("busy", StringComparison.Ordinal))
             {
                 throw new AddCowException(AddCowError.InUse, target,
-                    $"{target}: {answer[5..]} file handle(s) are still open on the mount; close them (detach the disk from the VM) or use --force");
+                    AddCowException.About(target, $"{answer[5..]} file handle(s) are still open on the mount; close them (detach the disk from the VM) or use --force"));
             }
 
             if (answer != "ok")
             {
-                throw new AddCowException(AddCowError.IoError, target, $"{target}: unmount refused: {answer}");
+                throw new AddCowException(AddCowError.IoError, target, AddCowException.About(target, $"unmount refused: {answer}"));
             }
 
             var wait = Stopwatch.StartNew();
@@ -77,7 +77,7 @@ internal static class UnmountCommand
 
             if (registry.Find(target) is not null)
             {
-                throw new AddCowException(AddCowError.IoError, target, $"{target}: the mount process (pid {record.Pid}) did not finish unmounting in 60 s");
+                throw new AddCowException(AddCowError.IoError, target, AddCowException.About(target, $"the mount process (pid {record.Pid}) did not finish unmounting in 60 s"));
             }
 
             context.Out.WriteLine($"Unmounted {target}.");

@@ -15,12 +15,19 @@ public sealed partial class AddCowImage
     {
         options ??= new ImageCreateOptions();
         IStorageProvider storage = options.Storage;
-        string fullPath = System.IO.Path.GetFullPath(path);
-        string imageName = options.ImageFile ?? System.IO.Path.ChangeExtension(System.IO.Path.GetFileName(fullPath), ".raw");
-        AddCowHeader.ValidateName(imageName, "image file");
-        if (options.BackingFile is not null)
+        if (PathPolicy.IsReservedDeviceName(path))
         {
-            AddCowHeader.ValidateName(options.BackingFile, "backing file");
+            throw new AddCowException(AddCowError.InvalidArgument, path,
+                $"{path}: '{System.IO.Path.GetFileName(path)}' is a reserved device name on Windows (CON, NUL, COM1, ...); choose another file name");
+        }
+
+        string fullPath = System.IO.Path.GetFullPath(path);
+        string imageName = PathPolicy.StoredName(options.ImageFile ?? System.IO.Path.ChangeExtension(System.IO.Path.GetFileName(fullPath), ".raw"));
+        string? backingFile = options.BackingFile is null ? null : PathPolicy.StoredName(options.BackingFile);
+        AddCowHeader.ValidateName(imageName, "image file");
+        if (backingFile is not null)
+        {
+            AddCowHeader.ValidateName(backingFile, "backing file");
         }
 
         string imagePath = PathPolicy.Resolve(imageName, fullPath, options.AllowUnsafePaths, "image file");
@@ -42,7 +49,7 @@ public sealed partial class AddCowImage
         }
 
         long size;
-        if (options.BackingFile is { Length: > 0 } backingName)
+        if (backingFile is { Length: > 0 } backingName)
         {
             string backingPath = PathPolicy.Resolve(backingName, fullPath, options.AllowUnsafePaths, "backing file");
             if (storage.IdentityOf(backingPath) == storage.IdentityOf(fullPath) || storage.IdentityOf(backingPath) == storage.IdentityOf(imagePath))
@@ -66,7 +73,7 @@ public sealed partial class AddCowImage
             throw new AddCowException(AddCowError.SizeOverflow, fullPath, $"size {size} is out of range (0 to {AddCowHeader.MaxSize})");
         }
 
-        var header = new AddCowHeader(options.BackingFile ?? string.Empty, imageName, (ulong)(size / ISectorDevice.SectorSize * ISectorDevice.SectorSize));
+        var header = new AddCowHeader(backingFile ?? string.Empty, imageName, (ulong)(size / ISectorDevice.SectorSize * ISectorDevice.SectorSize));
 
         bool imageExisted = storage.Exists(imagePath);
         if (imageExisted)

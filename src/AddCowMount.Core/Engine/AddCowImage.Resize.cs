@@ -54,6 +54,7 @@ public sealed partial class AddCowImage
     public void SetBackingFile(string name, string? resolvedPath)
     {
         ThrowIfReadOnly();
+        name = PathPolicy.StoredName(name);
         AddCowHeader.ValidateName(name, "backing file");
         Flush();
         var header = _header with { BackingFile = name };

@@ -57,12 +57,47 @@ public static class PathPolicy
             return "a protocol path";
         }
 
-        string leaf = Path.GetFileNameWithoutExtension(name.Replace('\\', '/').Split('/')[^1]).ToUpperInvariant();
-        if (leaf is "CON" or "PRN" or "AUX" or "NUL" or "COM1" or "COM2" or "COM3" or "COM4" or "LPT1" or "LPT2" or "LPT3")
+        if (IsReservedDeviceName(name))
         {
             return "a device name";
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Whether the last part of a path is one of Windows' reserved device names (CON, PRN, AUX, NUL, COM0-9,
+    /// LPT0-9 and their superscript forms, CONIN$, CONOUT$), with any extension or trailing dots and spaces:
+    /// Windows opens the device instead of a file for every such name, in any folder.
+    /// </summary>
+    public static bool IsReservedDeviceName(string path)
+    {
+        string leaf = path.Replace('\\', '/').Split('/')[^1];
+        int dot = leaf.IndexOf('.', StringComparison.Ordinal);
+        string stem = (dot >= 0 ? leaf[..dot] : leaf).TrimEnd(' ').ToUpperInvariant();
+        return stem is "CON" or "PRN" or "AUX" or "NUL" or "CONIN$" or "CONOUT$" ||
+            (stem.Length == 4 && (stem.StartsWith("COM", StringComparison.Ordinal) || stem.StartsWith("LPT", StringComparison.Ordinal)) &&
+             (char.IsAsciiDigit(stem[3]) || stem[3] is '\u00b9' or '\u00b2' or '\u00b3'));
+    }
+
+    /// <summary>
+    /// The name a header stores for a file the user named: relative names with '/' separators, so an image made on
+    /// Windows opens on Linux and back (Windows reads '/' as a separator; Linux reads '\\' as part of a name).
+    /// Absolute names stand as given, as qemu-img stores them.
+    /// </summary>
+    public static string StoredName(string name) =>
+        OperatingSystem.IsWindows() && !Path.IsPathRooted(name) ? name.Replace('\\', '/') : name;
+
+    /// <summary>
+    /// The stored name for <paramref name="target"/> relative to the folder of <paramref name="addCowPath"/> (what
+    /// a user picking files in a dialog means, and what lets the files move together); the full path when the two
+    /// share no root (another drive).
+    /// </summary>
+    public static string RelativeStoredName(string target, string addCowPath)
+    {
+        string full = Path.GetFullPath(target);
+        string folder = Path.GetDirectoryName(Path.GetFullPath(addCowPath)) ?? ".";
+        string relative = Path.GetRelativePath(folder, full);
+        return Path.IsPathRooted(relative) ? full : StoredName(relative);
     }
 }

@@ -39,5 +39,12 @@ public sealed class AddCowException : IOException
 
     public AddCowError Error { get; }
 
+    /// <summary>
+    /// "SUBJECT: TEXT", the one way messages name what they are about; a subject that already ends in ':' (a drive
+    /// letter such as X:) gets no second colon.
+    /// </summary>
+    public static string About(string subject, string text) =>
+        subject.EndsWith(':') ? $"{subject} {text}" : $"{subject}: {text}";
+
     public string? FilePath { get; }
 }

@@ -104,7 +104,7 @@ public sealed partial class MountHost : IDisposable
         if (_registry.Find(mountPoint) is { } existing)
         {
             throw new AddCowException(AddCowError.InUse, mountPoint,
-                $"{mountPoint}: already serves {existing.Image} (pid {existing.Pid})");
+                AddCowException.About(mountPoint, $"already serves {existing.Image} (pid {existing.Pid})"));
         }
 
         string imagePath = Path.GetFullPath(_request.ImagePath);

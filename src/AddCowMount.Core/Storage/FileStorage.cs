@@ -25,12 +25,7 @@ public sealed class FileStorage : IStorageProvider
             }
             else
             {
-                FileShare share = lockMode switch
-                {
-                    StorageLock.Exclusive => FileShare.None,
-                    StorageLock.Shared => FileShare.Read,
-                    _ => FileShare.ReadWrite | FileShare.Delete,
-                };
+                FileShare share = ShareFor(lockMode, writable);
                 handle = File.OpenHandle(path, FileMode.Open, writable ? FileAccess.ReadWrite : FileAccess.Read, share);
             }
         }
@@ -42,6 +37,20 @@ public sealed class FileStorage : IStorageProvider
 
         return new RandomAccessFile(path, handle, writable);
     }
+
+    /// <summary>
+    /// The share mode that gives a lock mode flock's meaning. On Unix .NET turns FileShare.None into LOCK_EX and
+    /// anything else into LOCK_SH. On Windows share modes are checked against every open handle both ways, so a
+    /// writer shares reading: a shared (reader) open asks others not to write and is refused by the writer's write
+    /// access, a second writer is refused by the writer's share mode, and an unlocked look (-U, check), which
+    /// shares everything, still opens, as it does next to a flock. A read-only exclusive open shares nothing.
+    /// </summary>
+    internal static FileShare ShareFor(StorageLock lockMode, bool writable) => lockMode switch
+    {
+        StorageLock.Exclusive => writable && OperatingSystem.IsWindows() ? FileShare.Read : FileShare.None,
+        StorageLock.Shared => FileShare.Read,
+        _ => FileShare.ReadWrite | FileShare.Delete,
+    };
 
     public IStorageFile CreateNew(string path)
     {
@@ -107,13 +116,14 @@ public sealed class FileStorage : IStorageProvider
         }
     }
 
-    private static bool IsSharingViolation(IOException ex)
+    internal static bool IsSharingViolation(IOException ex)
     {
         // Windows: ERROR_SHARING_VIOLATION / ERROR_LOCK_VIOLATION. Unix: .NET reports a refused flock as
-        // EWOULDBLOCK mapped to the same sharing-violation HResult.
+        // EWOULDBLOCK, which is EAGAIN: 11 on Linux, 35 on macOS and the BSDs (35 is EDEADLK on Linux, not a lock refusal).
         const int sharingViolation = unchecked((int)0x80070020);
         const int lockViolation = unchecked((int)0x80070021);
-        return ex.HResult is sharingViolation or lockViolation or 11 or 35;
+        int eagain = OperatingSystem.IsLinux() ? 11 : 35;
+        return ex.HResult == sharingViolation || ex.HResult == lockViolation || (!OperatingSystem.IsWindows() && ex.HResult == eagain);
     }
 
     private static SafeFileHandle UnixOpenWithoutLock(string path)
@@ -214,6 +224,7 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
     internal static partial int FSync(int fd);
 
-    [LibraryImport("libc", EntryPoint = "stat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    internal static unsafe partial int Stat(string path, byte* buffer);
+    [LibraryImport("libc", EntryPoint = "statx", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    internal static unsafe partial int Statx(int dirFd, string path, int flags, uint mask, byte* buffer);
+
 }

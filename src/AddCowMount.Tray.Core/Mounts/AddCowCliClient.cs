@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using AddCowMount.Core.Engine;
 using Microsoft.Extensions.Logging;
 
 namespace AddCowMount.Tray.Core.Mounts;
@@ -60,7 +61,13 @@ public sealed partial class AddCowCliClient : IMountClient
     public Task CreateOverlayAsync(CreateOverlayRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return RunCheckedAsync(["create", "-b", request.Backing, "-i", request.ImageFile, request.Overlay], cancellationToken);
+
+        // The dialogs give full paths; the header gets names relative to the overlay's folder, as a user of the CLI
+        // would type them, so the files can move together and the overlay opens on Linux too.
+        return RunCheckedAsync(
+            ["create", "-b", PathPolicy.RelativeStoredName(request.Backing, request.Overlay),
+             "-i", PathPolicy.RelativeStoredName(request.ImageFile, request.Overlay), request.Overlay],
+            cancellationToken);
     }
 
     /// <summary>Parses <c>addcow list --output json</c>.</summary>

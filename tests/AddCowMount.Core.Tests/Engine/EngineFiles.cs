@@ -64,22 +64,10 @@ internal static class EngineFiles
             .ToDictionary(f => f, f => $"{new FileInfo(f).Length}:{HashWithoutLock(f)}");
 
     /// <summary>
-    /// .NET takes a flock on every open on Unix, which an image held open exclusively refuses; sha256sum
-    /// reads without one, so a snapshot can be taken while the engine holds its locks.
+    /// Hashes a file the way an unlocked look (-U) reads it: .NET's own opens take a flock on Unix and ask
+    /// others not to write on Windows, and both are refused while the engine holds an image read-write.
     /// </summary>
-    private static string HashWithoutLock(string path)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(path)));
-        }
-
-        using var process = Process.Start(new ProcessStartInfo("sha256sum", ["-b", path]) { RedirectStandardOutput = true })!;
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        Assert.AreEqual(0, process.ExitCode, $"sha256sum {path} failed");
-        return output.Split(' ')[0];
-    }
+    private static string HashWithoutLock(string path) => Golden.FileSha256(path);
 
     public static void AssertUnchanged(Dictionary<string, string> before, string folder)
     {

@@ -1,0 +1,40 @@
+using System.Diagnostics;
+using AddCowMount.EndToEnd.Tests.Support;
+
+namespace AddCowMount.Wine.Tests.Support;
+
+/// <summary>What a finished program left: the end-to-end tests' <see cref="ProcessResult"/>, plus an assertion of success.</summary>
+public sealed record RunResult(string CommandLine, int ExitCode, byte[] OutputBytes, string Error)
+{
+    public string Output => new ProcessResult(CommandLine, ExitCode, OutputBytes, Error).Output;
+
+    public string Describe() => new ProcessResult(CommandLine, ExitCode, OutputBytes, Error).Describe();
+
+    public RunResult Succeeded()
+    {
+        Assert.AreEqual(0, ExitCode, Describe());
+        return this;
+    }
+}
+
+/// <summary>Programs run through the end-to-end tests' <see cref="ProcessRunner"/> (time limit, stdin closed, each run logged).</summary>
+internal static class Run
+{
+    public static RunResult Program(string file, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null,
+        string? workingDirectory = null, TimeSpan? timeout = null)
+    {
+        ProcessResult result = ProcessRunner.Run(file, arguments, environment, timeout ?? TimeSpan.FromSeconds(120), workingDirectory);
+        return new RunResult(result.CommandLine, result.ExitCode, result.OutputBytes, result.Error);
+    }
+
+    /// <summary>Starts a program with stdin, stdout and stderr redirected; the caller talks to it and ends it.</summary>
+    public static Process Start(string file, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
+    {
+        ProcessStartInfo start = ProcessRunner.StartInfo(file, arguments, environment);
+        start.RedirectStandardInput = true;
+        start.WorkingDirectory = workingDirectory ?? string.Empty;
+        return Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
+    }
+
+    public static string? FindTool(string name) => E2eEnvironment.FindTool(name);
+}
