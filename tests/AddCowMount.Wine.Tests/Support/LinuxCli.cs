@@ -4,7 +4,7 @@ namespace AddCowMount.Wine.Tests.Support;
 internal static class LinuxCli
 {
     public static RunResult Run(string workingDirectory, params string[] arguments) =>
-        Support.Run.Program(AddCowMount.EndToEnd.Tests.Support.E2eEnvironment.DotnetHost, [Artifacts.LinuxAddCowDll, .. arguments], workingDirectory: workingDirectory);
+        Support.Run.Program(E2eEnvironment.DotnetHost, [Artifacts.LinuxAddCowDll, .. arguments], workingDirectory: workingDirectory);
 }
 
 /// <summary>The Windows build of addcow (artifacts/publish/win-x64/addcow.exe) under Wine.</summary>

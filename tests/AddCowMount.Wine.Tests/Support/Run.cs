@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using AddCowMount.EndToEnd.Tests.Support;
 
 namespace AddCowMount.Wine.Tests.Support;
 

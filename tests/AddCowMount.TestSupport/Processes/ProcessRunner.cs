@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace AddCowMount.EndToEnd.Tests.Support;
+namespace AddCowMount.TestSupport.Processes;
 
 /// <summary>What a finished process left: exit code, stdout (as bytes and as text) and stderr.</summary>
-internal sealed record ProcessResult(string CommandLine, int ExitCode, byte[] OutputBytes, string Error)
+public sealed record ProcessResult(string CommandLine, int ExitCode, byte[] OutputBytes, string Error)
 {
     public string Output => Encoding.UTF8.GetString(OutputBytes);
 
@@ -13,7 +13,7 @@ internal sealed record ProcessResult(string CommandLine, int ExitCode, byte[] Ou
 }
 
 /// <summary>Starts real programs in the C locale (predictable messages) with a time limit.</summary>
-internal static class ProcessRunner
+public static class ProcessRunner
 {
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(90);
 

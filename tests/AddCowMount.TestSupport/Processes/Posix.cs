@@ -1,9 +1,9 @@
 using System.Runtime.InteropServices;
 
-namespace AddCowMount.EndToEnd.Tests.Support;
+namespace AddCowMount.TestSupport.Processes;
 
 /// <summary>Direct libc calls, so a test sees the exact errno a mount answered and can send exact signals.</summary>
-internal static partial class Posix
+public static partial class Posix
 {
     public const int O_RDONLY = 0;
     public const int O_WRONLY = 1;

@@ -1,11 +1,11 @@
-namespace AddCowMount.EndToEnd.Tests.Support;
+namespace AddCowMount.TestSupport.Processes;
 
 /// <summary>
 /// What the end-to-end tests need: Linux, root, /dev/fuse, the built addcow and the named tools.
 /// Missing pieces make a test Inconclusive on a developer machine, and fail it under CI=true so a CI
 /// machine without them is noticed.
 /// </summary>
-internal static class E2eEnvironment
+public static class E2eEnvironment
 {
     private static readonly string[] s_extraToolFolders = ["/usr/sbin", "/sbin", "/usr/bin", "/bin"];
 
