@@ -59,6 +59,7 @@ internal static class DemoCommand
         }
 
         var request = new MountRequest { ImagePath = image, MountPoint = mountPoint, ReadOnly = !builtIn };
+        bool viewsAgree = true; // every view qemu-img can read is the same disk
         using var host = new MountHost(request, MountBackends.Create(context.LoggerFactory), new MountRegistry(), context.LoggerFactory);
         host.Start();
         MountRecord record = host.Record!;
@@ -102,18 +103,32 @@ internal static class DemoCommand
                 o.WriteLine($"3. Read the first sector through {disk} (SHA-256 {Convert.ToHexStringLower(SHA256.HashData(first))[..16]}...).");
             }
 
-            foreach (string view in record.Files.Where(f => f.EndsWith(".vhd", StringComparison.Ordinal) || f.EndsWith(".vmdk", StringComparison.Ordinal)))
+            foreach (string view in record.Files)
             {
-                string format = view.EndsWith(".vhd", StringComparison.Ordinal) ? "vpc" : "vmdk";
-                if (Tool("qemu-img", "compare", "-q", "-f", format, "-F", "raw", view, disk) == 0)
+                string? format = Path.GetExtension(view) switch
+                {
+                    ".vhd" => "vpc",
+                    ".vhdx" => "vhdx",
+                    ".vmdk" => "vmdk",
+                    _ => null,
+                };
+                int compared = format is null ? -1 : Tool("qemu-img", "compare", "-q", "-f", format, "-F", "raw", view, disk);
+                if (compared == 0)
                 {
                     o.WriteLine($"   qemu-img reads {Path.GetFileName(view)} as the same disk ({format}).");
+                }
+                else if (compared > 0)
+                {
+                    o.WriteLine($"   qemu-img does NOT read {Path.GetFileName(view)} as the same disk ({format}: qemu-img compare exit {compared}).");
+                    viewsAgree = false;
                 }
             }
 
             if (keep)
             {
-                o.WriteLine($"Attach {record.Files.FirstOrDefault(f => f.EndsWith(".vhd", StringComparison.Ordinal)) ?? disk} in Hyper-V/VirtualBox, or point QEMU at {disk}.");
+                string? vhdx = record.Files.FirstOrDefault(f => f.EndsWith(".vhdx", StringComparison.Ordinal));
+                string? vhd = record.Files.FirstOrDefault(f => f.EndsWith(".vhd", StringComparison.Ordinal));
+                o.WriteLine($"Attach {vhdx ?? disk} to a Hyper-V Generation 2 VM, {vhd ?? vhdx ?? disk} to Generation 1 or VirtualBox, or point QEMU at {disk}.");
                 o.WriteLine("Press Ctrl+C to unmount.");
                 o.Flush();
                 using var done = new ManualResetEventSlim();
@@ -139,10 +154,10 @@ internal static class DemoCommand
             bool baseSame = baseHash == Sha256(Path.Combine(dir, "base.raw"));
             o.WriteLine($"   The overlay holds {allocated} bytes of changes; the base image is {(baseSame ? "unchanged" : "CHANGED (bug!)")}.");
             o.WriteLine($"   Try: addcow info {image}   addcow map {image}   addcow mount {image} {mountPoint}");
-            return baseSame ? ExitCodes.Ok : ExitCodes.Error;
+            return baseSame && viewsAgree ? ExitCodes.Ok : ExitCodes.Error;
         }
 
-        return ExitCodes.Ok;
+        return viewsAgree ? ExitCodes.Ok : ExitCodes.Error;
     }
 
     private static void WriteBase(string path, int size)
