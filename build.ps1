@@ -6,7 +6,7 @@
     ./build.ps1 <task> [-Configuration Release] [-Version x.y.z]
       restore    dotnet restore AddCowMount.sln
       build      dotnet build AddCowMount.sln (warnings are errors)
-      test       dotnet test AddCowMount.sln (exactly the README's test command)
+      test       dotnet test AddCowMount.sln (on Linux the README's test command, tests/run.sh, also installs packages and builds the MSI first)
       publish    self-contained CLI for win-x64 and linux-x64, plus the tray for win-x64,
                  into ./artifacts/publish/<rid>
       installer  publish win-x64, then the MSI into ./artifacts/installer:
