@@ -153,7 +153,7 @@ public sealed class TrayControllerTests
 
         await controller.ExecuteAsync(new TrayCommand.Unmount("X:"));
 
-        StringAssert.Contains(Errors.Single(), "Could not unmount X:: X: has 1 open file");
+        StringAssert.Contains(Errors.Single(), "Could not unmount X: X: has 1 open file");
         Assert.AreEqual(IconState.Error, controller.Menu.Icon);
         Assert.HasCount(1, controller.Mounts);
     }
