@@ -46,7 +46,9 @@ public static class MountControl
                 await using var writer = new StreamWriter(server, new UTF8Encoding(false), leaveOpen: true) { AutoFlush = true };
                 string? request = await reader.ReadLineAsync(cancel).ConfigureAwait(false);
                 string answer = request is null ? "error empty request" : handle(request.Trim());
-                await writer.WriteLineAsync(answer.AsMemory(), cancel).ConfigureAwait(false);
+                // Not cancellable: an "unmount" answered "ok" starts the stop that cancels this loop, and the caller must
+                // still get its answer (a fast stop, as an NBD export's, used to cancel the reply: "does not answer").
+                await writer.WriteLineAsync(answer.AsMemory(), CancellationToken.None).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

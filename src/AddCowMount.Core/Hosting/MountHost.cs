@@ -248,7 +248,12 @@ public sealed partial class MountHost : IDisposable
             }
         }
 
-        Step("stop the control channel", _stopping.Cancel);
+        Step("stop the control channel", () =>
+        {
+            _stopping.Cancel();
+            // An answer being written ("ok" to the unmount that started this stop) goes out before the process can end.
+            _control?.Wait(TimeSpan.FromSeconds(5));
+        });
         Step("unmount", () => _mounted?.Stop());
         Step("release the mount", () => _mounted?.Dispose());
         Exception? flushFailure = null;
