@@ -30,27 +30,10 @@ internal sealed class NbdServe : IDisposable
         var environment = new Dictionary<string, string> { ["ADDCOW_STATE_DIR"] = ws.StateDir, ["ADDCOW_LOG"] = "info" };
         Process process = ProcessRunner.Start(E2eEnvironment.DotnetHost, [E2eEnvironment.AddCowDll, "serve", .. options, image], environment);
         Task<string> errors = process.StandardError.ReadToEndAsync();
-        var lines = new List<string>();
-        var wait = Stopwatch.StartNew();
-        while (wait.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            Task<string?> next = process.StandardOutput.ReadLineAsync();
-            if (!next.Wait(TimeSpan.FromSeconds(30)) || next.Result is null)
-            {
-                break;
-            }
-
-            lines.Add(next.Result);
-            if (next.Result.StartsWith("Press Ctrl+C or run 'addcow unmount ", StringComparison.Ordinal))
-            {
-                string uri = next.Result["Press Ctrl+C or run 'addcow unmount ".Length..next.Result.LastIndexOf('\'')];
-                return new NbdServe(process, uri, process.StandardOutput.ReadToEndAsync(), errors);
-            }
-        }
-
-        process.Kill(entireProcessTree: true);
-        process.WaitForExit();
-        throw new AssertFailedException($"addcow serve did not become ready:\n{string.Join('\n', lines)}\n{errors.Result}");
+        const string ready = "Press Ctrl+C or run 'addcow unmount ";
+        string last = ReadyLine.WaitFor(process, ready, errors, "addcow serve")[^1];
+        string uri = last[ready.Length..last.LastIndexOf('\'')];
+        return new NbdServe(process, uri, process.StandardOutput.ReadToEndAsync(), errors);
     }
 
     /// <summary>A Unix socket path in the workspace (short enough for sun_path).</summary>

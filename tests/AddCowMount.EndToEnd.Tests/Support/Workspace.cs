@@ -94,28 +94,10 @@ internal sealed class Workspace : IDisposable
         Process process = ProcessRunner.Start(E2eEnvironment.DotnetHost, [E2eEnvironment.AddCowDll, "mount", .. options, image, mountPoint], _environment);
         _processes.Add(process);
         Task<string> errors = process.StandardError.ReadToEndAsync();
-        var lines = new List<string>();
-        var wait = Stopwatch.StartNew();
-        while (wait.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            Task<string?> next = process.StandardOutput.ReadLineAsync();
-            if (!next.Wait(TimeSpan.FromSeconds(30)) || next.Result is null)
-            {
-                break;
-            }
-
-            lines.Add(next.Result);
-            if (next.Result.StartsWith("Press Ctrl+C", StringComparison.Ordinal))
-            {
-                StringAssert.Contains(string.Join('\n', lines), $"at {mountPoint} (pid {process.Id})");
-                // Keep draining stdout so the child never blocks on a full pipe.
-                return new ForegroundMount(process, process.StandardOutput.ReadToEndAsync(), errors);
-            }
-        }
-
-        process.Kill(entireProcessTree: true);
-        process.WaitForExit();
-        throw new AssertFailedException($"foreground mount did not become ready:\n{string.Join('\n', lines)}\n{errors.Result}");
+        List<string> lines = ReadyLine.WaitFor(process, "Press Ctrl+C", errors, "foreground mount");
+        StringAssert.Contains(string.Join('\n', lines), $"at {mountPoint} (pid {process.Id})");
+        // Keep draining stdout so the child never blocks on a full pipe.
+        return new ForegroundMount(process, process.StandardOutput.ReadToEndAsync(), errors);
     }
 
     public List<MountInfo> ListMounts()
