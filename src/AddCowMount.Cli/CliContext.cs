@@ -1,6 +1,7 @@
 using System.CommandLine;
 using AddCowMount.Cli.Output;
 using AddCowMount.Core.Operations;
+using AddCowMount.Core.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Spectre.Console;
@@ -72,6 +73,22 @@ internal static class CommonOptions
     public static Option<bool> ForceShare() => new("--force-share", "-U")
     {
         Description = "Open without taking a lock (the image may be in use; shows its state as last flushed)",
+    };
+
+    /// <summary>qemu-nbd's --cache: writeback (the page cache, the default) or none (large writes bypass it).</summary>
+    public static Option<string> Cache() => new("--cache")
+    {
+        Description = "Host cache for the image file: writeback (page cache, the default) or none (writes of 128 KiB and more bypass it; Linux)",
+        DefaultValueFactory = _ => "writeback",
+        HelpName = "writeback|none",
+    };
+
+    /// <summary>The storage a --cache value stands for; anything else is a usage error naming the choices.</summary>
+    public static FileStorage StorageFor(ParseResult result, Option<string> option) => (result.GetValue(option) ?? "writeback") switch
+    {
+        "writeback" => FileStorage.Instance,
+        "none" => FileStorage.DirectLargeWrites,
+        var other => throw new UsageException($"--cache must be writeback or none, not '{other}'"),
     };
 
     public static Option<bool> AllowUnsafePaths() => new("--allow-unsafe-paths")

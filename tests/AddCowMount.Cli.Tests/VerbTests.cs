@@ -62,6 +62,8 @@ public sealed class VerbTests
     [DataRow(new[] { "io", "-c", "write -P 300 0 1", "x.add-cow" }, "-P")]
     [DataRow(new[] { "convert", "-O", "qcow2", "a", "b" }, "-O")]
     [DataRow(new[] { "info", "--output", "xml", "a" }, "--output")]
+    [DataRow(new[] { "mount", "--cache", "unsafe", "x.add-cow", "mnt" }, "--cache must be writeback or none, not 'unsafe'")]
+    [DataRow(new[] { "serve", "--cache", "directsync", "x.add-cow" }, "--cache must be writeback or none")]
     public void BadArguments_ExitTwo_OneLine(string[] args, string contains)
     {
         Cli.Result r = Cli.Run(args);

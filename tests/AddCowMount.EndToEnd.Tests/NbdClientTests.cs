@@ -110,16 +110,19 @@ public sealed class NbdClientTests
         Assert.IsTrue(data.AsSpan().IndexOfAnyExcept((byte)0x11) < 0, "the image file holds the write");
     }
 
+    /// <summary>Both host cache modes: writeback (the default) and none, where writes of 128 KiB and more go around the page cache.</summary>
     [TestMethod]
-    public void Fio_NbdEngine_FourConnectionsCrc32cVerify_OverTcp()
+    [DataRow("writeback")]
+    [DataRow("none")]
+    public void Fio_NbdEngine_FourConnectionsCrc32cVerify_OverTcp(string cache)
     {
         E2eEnvironment.Require("fio");
         using var ws = new Workspace(baseSize: Size);
         string image = ws.CreateOverlay("vm1");
         int port = NbdServe.FreePort();
-        using NbdServe serve = NbdServe.Start(ws, image, "--listen", $"127.0.0.1:{port}");
+        using NbdServe serve = NbdServe.Start(ws, image, "--listen", $"127.0.0.1:{port}", "--cache", cache);
         Assert.AreEqual($"nbd://127.0.0.1:{port}/vm1", serve.Uri);
-        ProcessResult run = Workspace.ToolOk("fio", "--name=nbd-verify", "--ioengine=nbd", $"--uri={serve.Uri}", "--rw=randwrite", "--bsrange=512-64k",
+        ProcessResult run = Workspace.ToolOk("fio", "--name=nbd-verify", "--ioengine=nbd", $"--uri={serve.Uri}", "--rw=randwrite", "--bsrange=512-512k",
             "--numjobs=4", "--iodepth=16", "--size=6m", "--offset=2m", "--offset_increment=6m", "--verify=crc32c", "--verify_fatal=1", "--do_verify=1",
             "--group_reporting", $"--directory={ws.Folder}");
         Assert.Contains("err= 0", run.Output, run.Describe());

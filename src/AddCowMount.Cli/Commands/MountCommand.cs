@@ -5,6 +5,7 @@ using AddCowMount.Cli.Output;
 using AddCowMount.Cli.Platform;
 using AddCowMount.Core.Format;
 using AddCowMount.Core.Hosting;
+using AddCowMount.Core.Storage;
 
 namespace AddCowMount.Cli.Commands;
 
@@ -24,12 +25,13 @@ internal static class MountCommand
         var copyOnRead = new Option<bool>("--copy-on-read") { Description = "Copy backing data into the image file as it is read" };
         var allowOther = new Option<bool>("--allow-other") { Description = "Let other users access the mount (Linux; off by default)" };
         var unsafePaths = CommonOptions.AllowUnsafePaths();
+        var cache = CommonOptions.Cache();
         var child = new Option<bool>("--serve-detached") { Hidden = true };
         var img = new Argument<string>("IMG") { Description = "The add-cow file" };
         var mountPoint = new Argument<string>("MOUNTPOINT") { Description = "An empty folder (Linux/Windows) or a drive letter such as X: (Windows)" };
         var command = new Command("mount", "Expose the composed disk as files on a virtual drive or folder")
         {
-            readOnly, background, copyOnRead, allowOther, unsafePaths, child, img, mountPoint,
+            readOnly, background, copyOnRead, allowOther, cache, unsafePaths, child, img, mountPoint,
         };
         command.SetAction(result =>
         {
@@ -41,6 +43,7 @@ internal static class MountCommand
                 CopyOnRead = result.GetValue(copyOnRead),
                 AllowOther = result.GetValue(allowOther),
                 AllowUnsafePaths = result.GetValue(unsafePaths),
+                Storage = CommonOptions.StorageFor(result, cache),
             };
             if (request.ReadOnly && request.CopyOnRead)
             {
@@ -54,6 +57,7 @@ internal static class MountCommand
                 if (request.CopyOnRead) { childArgs.Add("--copy-on-read"); }
                 if (request.AllowOther) { childArgs.Add("--allow-other"); }
                 if (request.AllowUnsafePaths) { childArgs.Add("--allow-unsafe-paths"); }
+                if (request.Storage == FileStorage.DirectLargeWrites) { childArgs.AddRange(["--cache", "none"]); }
                 childArgs.Add(request.ImagePath);
                 childArgs.Add(Path.GetFullPath(request.MountPoint));
                 return StartInBackground(context, "mount", HostWording.Mount, childArgs);

@@ -3,6 +3,7 @@ using System.Net;
 using AddCowMount.Cli.Output;
 using AddCowMount.Core.Hosting;
 using AddCowMount.Nbd.Server;
+using AddCowMount.Core.Storage;
 
 namespace AddCowMount.Cli.Commands;
 
@@ -26,11 +27,12 @@ internal static class ServeCommand
         var insecure = new Option<bool>("--allow-insecure-network") { Description = "Allow a writable export beyond loopback without TLS (anyone who reaches it can write the disk)" };
         var background = new Option<bool>("--background") { Description = "Return once serving; the server lives on in a background process" };
         var unsafePaths = CommonOptions.AllowUnsafePaths();
+        var cache = CommonOptions.Cache();
         var child = new Option<bool>("--serve-detached") { Hidden = true };
         var img = new Argument<string>("IMG") { Description = "The add-cow file" };
         var command = new Command("serve", "Export the composed disk over NBD (for QEMU, qemu-img, nbd-client, libnbd)")
         {
-            readOnly, socket, listen, name, tlsCert, tlsKey, tlsClientCa, insecure, background, unsafePaths, child, img,
+            readOnly, socket, listen, name, tlsCert, tlsKey, tlsClientCa, insecure, background, cache, unsafePaths, child, img,
         };
         command.SetAction(result =>
         {
@@ -62,6 +64,7 @@ internal static class ServeCommand
                 MountPoint = options.Uri,
                 ReadOnly = isReadOnly,
                 AllowUnsafePaths = result.GetValue(unsafePaths),
+                Storage = CommonOptions.StorageFor(result, cache),
             };
 
             if (result.GetValue(background))
@@ -75,6 +78,7 @@ internal static class ServeCommand
                 if (options.TlsClientCaPath is not null) { childArgs.AddRange(["--tls-client-ca", options.TlsClientCaPath]); }
                 if (options.AllowInsecureNetwork) { childArgs.Add("--allow-insecure-network"); }
                 if (request.AllowUnsafePaths) { childArgs.Add("--allow-unsafe-paths"); }
+                if (request.Storage == FileStorage.DirectLargeWrites) { childArgs.AddRange(["--cache", "none"]); }
                 childArgs.Add(image);
                 return MountCommand.StartInBackground(context, "serve", HostWording.Serve, childArgs);
             }

@@ -5,8 +5,11 @@ using Microsoft.Win32.SafeHandles;
 namespace AddCowMount.Core.Storage;
 
 /// <summary>
-/// Large page-aligned writes of a writable file on Linux go around the page cache (O_DIRECT through a second
-/// descriptor of the same open file). Why: a buffered write first has to allocate page-cache pages and copy into
+/// With <see cref="FileStorage.DirectLargeWrites"/> (<c>--cache none</c>), large page-aligned writes of a writable
+/// file on Linux go around the page cache (O_DIRECT through a second descriptor of the same open file). Not the
+/// default: where the page cache is cheap to fill, buffered writes win (the closing fsync writes large merged I/O,
+/// and data just written is read back from memory); measured on one VM host, buffered writes of fresh data were
+/// slow instead. Why direct helps there: a buffered write first has to allocate page-cache pages and copy into
 /// them, and for a stream of new data (a guest installing, a restore) that is where the time went: profiled under
 /// fio, 66% of the mount's CPU was <c>copy_folio_from_iter_atomic</c> filling fresh pages (on a VM with free page
 /// reporting every fresh page is a host fault too), against 2 ms per MiB written... Direct writes skip it, and

@@ -7,7 +7,18 @@ namespace AddCowMount.Core.Storage;
 /// <summary>Real files through <see cref="RandomAccess"/>; locks through share modes (Windows) or flock (Unix, done by .NET).</summary>
 public sealed class FileStorage : IStorageProvider
 {
-    public static FileStorage Instance { get; } = new();
+    private readonly bool _directLargeWrites;
+
+    private FileStorage(bool directLargeWrites) => _directLargeWrites = directLargeWrites;
+
+    /// <summary>Buffered I/O through the page cache (qemu's cache=writeback, its default).</summary>
+    public static FileStorage Instance { get; } = new(directLargeWrites: false);
+
+    /// <summary>
+    /// As <see cref="Instance"/>, but writes of 128 KiB or more at 4 KiB alignment go around the page cache on Linux
+    /// (see <see cref="DirectWrites"/>); <c>--cache none</c> of mount and serve. Flush and durability are unchanged.
+    /// </summary>
+    public static FileStorage DirectLargeWrites { get; } = new(directLargeWrites: true);
 
     public IStorageFile Open(string path, bool writable, StorageLock lockMode)
     {
@@ -35,7 +46,7 @@ public sealed class FileStorage : IStorageProvider
                 $"{path}: in use by another process{LockHolders.Describe(path)}", ex);
         }
 
-        return new RandomAccessFile(path, handle, writable);
+        return new RandomAccessFile(path, handle, writable, _directLargeWrites);
     }
 
     /// <summary>
@@ -55,7 +66,7 @@ public sealed class FileStorage : IStorageProvider
     public IStorageFile CreateNew(string path)
     {
         SafeFileHandle handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
-        return new RandomAccessFile(path, handle, writable: true);
+        return new RandomAccessFile(path, handle, writable: true, _directLargeWrites);
     }
 
     public bool Exists(string path) => File.Exists(path);
@@ -156,12 +167,12 @@ public sealed class FileStorage : IStorageProvider
         private readonly SafeFileHandle _handle;
         private readonly DirectWrites? _directWrites;
 
-        public RandomAccessFile(string path, SafeFileHandle handle, bool writable)
+        public RandomAccessFile(string path, SafeFileHandle handle, bool writable, bool directLargeWrites)
         {
             Path = path;
             _handle = handle;
             CanWrite = writable;
-            _directWrites = writable ? new DirectWrites(handle) : null;
+            _directWrites = writable && directLargeWrites ? new DirectWrites(handle) : null;
         }
 
         public string Path { get; }
@@ -187,7 +198,7 @@ public sealed class FileStorage : IStorageProvider
             return total;
         }
 
-        /// <summary>Large aligned writes go around the page cache (see <see cref="DirectWrites"/>), the rest buffered.</summary>
+        /// <summary>Buffered; with <see cref="DirectLargeWrites"/> large aligned writes go around the page cache (see <see cref="DirectWrites"/>).</summary>
         public void Write(long offset, ReadOnlySpan<byte> data)
         {
             if (_directWrites?.TryWrite(offset, data) != true)

@@ -16,6 +16,8 @@ internal sealed partial class NbdTransmission
 {
     private const int SimpleHeader = NbdLimits.SimpleReplySize;
     private const int StructuredHeader = NbdLimits.StructuredReplyHeaderSize;
+    private const int GatherLength = 64 * 1024;
+    private const int InlineWriteLimit = 64 * 1024;
 
     private readonly Stream _stream;
     private readonly INbdExport _export;
@@ -24,7 +26,12 @@ internal sealed partial class NbdTransmission
     private readonly IReadOnlyList<MetaContext> _contexts;
     private readonly ILogger _logger;
     private readonly string _peer;
-    private readonly SemaphoreSlim _send = new(1, 1);
+    private readonly RequestReader _reader;
+    private readonly Lock _sendLock = new();
+    private readonly Queue<(ReadOnlyMemory<byte> Bytes, TaskCompletionSource Sent)> _outbox = new();
+    private readonly byte[] _gather = new byte[GatherLength];
+    private bool _sending;
+    private Exception? _sendFailed;
     private readonly SemaphoreSlim _slots;
     private readonly ByteBudget _budget;
     private readonly HashSet<Task> _running = [];
@@ -34,6 +41,7 @@ internal sealed partial class NbdTransmission
         NbdConnectionOptions options, ILogger logger, string peer)
     {
         _stream = stream;
+        _reader = new RequestReader(stream);
         _export = export;
         _session = session;
         _structured = negotiated.StructuredReplies;
@@ -71,7 +79,7 @@ internal sealed partial class NbdTransmission
         byte[] header = new byte[NbdLimits.RequestHeaderSize];
         while (true)
         {
-            int first = await _stream.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancel).ConfigureAwait(false);
+            int first = await _reader.ReadAsync(header, cancel).ConfigureAwait(false);
             if (first == 0)
             {
                 LogClientLeft(_logger, _peer);
@@ -105,7 +113,11 @@ internal sealed partial class NbdTransmission
                 payload = ArrayPool<byte>.Shared.Rent((int)request.Length);
                 try
                 {
-                    await _stream.ReadExactlyAsync(payload.AsMemory(0, (int)request.Length), cancel).ConfigureAwait(false);
+                    int got = await _reader.ReadAsync(payload.AsMemory(0, (int)request.Length), cancel).ConfigureAwait(false);
+                    if (got < request.Length)
+                    {
+                        throw new EndOfStreamException($"the client closed the connection inside a write payload ({got} of {request.Length} bytes)");
+                    }
                 }
                 catch
                 {
@@ -114,34 +126,29 @@ internal sealed partial class NbdTransmission
                 }
             }
 
-            Start(request, payload, budget);
+            if (RunsInline(request))
+            {
+                await RunAsync(request, payload, budget).ConfigureAwait(false);
+            }
+            else
+            {
+                Start(request, payload, budget);
+            }
         }
     }
 
+    /// <summary>
+    /// Small writes without FUA run on the reader itself: a buffered write of a few KiB returns in microseconds,
+    /// and handing it to another thread cost more (a wake-up and a context switch per request) than the write.
+    /// Everything that may wait on the disk (reads, large or FUA writes, flushes, zeroing) runs on the pool, so
+    /// requests behind it keep flowing.
+    /// </summary>
+    private static bool RunsInline(NbdRequest request) =>
+        request.Command == NbdCommand.Write && request.Length <= InlineWriteLimit && !request.Flags.HasFlag(CommandFlags.Fua);
+
     private void Start(NbdRequest request, byte[]? payload, long budget)
     {
-        Task task = Task.Run(async () =>
-        {
-            try
-            {
-                await ServeAsync(request, payload).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException)
-            {
-                // The connection went away while replying; the reader notices and ends.
-                LogReplyFailed(_logger, _peer, request.Cookie, ex.Message);
-            }
-            finally
-            {
-                if (payload is not null)
-                {
-                    ArrayPool<byte>.Shared.Return(payload);
-                }
-
-                _budget.Release(budget);
-                _slots.Release();
-            }
-        });
+        Task task = Task.Run(() => RunAsync(request, payload, budget));
         lock (_runningLock)
         {
             _running.Add(task);
@@ -154,6 +161,29 @@ internal sealed partial class NbdTransmission
                 _running.Remove(t);
             }
         }, TaskScheduler.Default);
+    }
+
+    private async Task RunAsync(NbdRequest request, byte[]? payload, long budget)
+    {
+        try
+        {
+            await ServeAsync(request, payload).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The connection went away while replying; the reader notices and ends.
+            LogReplyFailed(_logger, _peer, request.Cookie, ex.Message);
+        }
+        finally
+        {
+            if (payload is not null)
+            {
+                ArrayPool<byte>.Shared.Return(payload);
+            }
+
+            _budget.Release(budget);
+            _slots.Release();
+        }
     }
 
     private async Task ServeAsync(NbdRequest request, byte[]? payload)
@@ -337,18 +367,114 @@ internal sealed partial class NbdTransmission
         await SendAsync(chunk).ConfigureAwait(false);
     }
 
-    private async Task SendAsync(ReadOnlyMemory<byte> reply)
+    /// <summary>
+    /// Queues one whole reply and completes once it is on the stream. Whoever finds the stream idle writes for
+    /// everyone: replies that completed meanwhile go out together (small ones gathered into one write), so a burst
+    /// of pipelined 4 KiB requests costs one send, not one per reply. Replies never interleave.
+    /// </summary>
+    private Task SendAsync(ReadOnlyMemory<byte> reply)
     {
-        await _send.WaitAsync().ConfigureAwait(false);
-        try
+        var sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_sendLock)
         {
-            await _stream.WriteAsync(reply).ConfigureAwait(false);
-            await _stream.FlushAsync().ConfigureAwait(false);
+            if (_sendFailed is { } failed)
+            {
+                return Task.FromException(failed);
+            }
+
+            _outbox.Enqueue((reply, sent));
+            if (_sending)
+            {
+                return sent.Task;
+            }
+
+            _sending = true;
         }
-        finally
+
+        return DrainThenAwaitAsync(sent.Task);
+    }
+
+    private async Task DrainThenAwaitAsync(Task own)
+    {
+        var batch = new List<(ReadOnlyMemory<byte> Bytes, TaskCompletionSource Sent)>();
+        while (true)
         {
-            _send.Release();
+            lock (_sendLock)
+            {
+                if (_outbox.Count == 0)
+                {
+                    _sending = false;
+                    break;
+                }
+
+                while (_outbox.TryDequeue(out var next))
+                {
+                    batch.Add(next);
+                }
+            }
+
+            try
+            {
+                await WriteBatchAsync(batch).ConfigureAwait(false);
+                foreach ((_, TaskCompletionSource sent) in batch)
+                {
+                    sent.TrySetResult();
+                }
+            }
+            catch (Exception ex)
+            {
+                // The stream is broken: this batch, everything queued and every later reply fail the same way.
+                lock (_sendLock)
+                {
+                    _sendFailed = ex;
+                    _sending = false;
+                    while (_outbox.TryDequeue(out var next))
+                    {
+                        batch.Add(next);
+                    }
+                }
+
+                foreach ((_, TaskCompletionSource sent) in batch)
+                {
+                    sent.TrySetException(ex);
+                }
+
+                break;
+            }
+
+            batch.Clear();
         }
+
+        await own.ConfigureAwait(false);
+    }
+
+    private async Task WriteBatchAsync(List<(ReadOnlyMemory<byte> Bytes, TaskCompletionSource Sent)> batch)
+    {
+        int fill = 0;
+        foreach ((ReadOnlyMemory<byte> bytes, _) in batch)
+        {
+            if (bytes.Length > _gather.Length - fill && fill > 0)
+            {
+                await _stream.WriteAsync(_gather.AsMemory(0, fill)).ConfigureAwait(false);
+                fill = 0;
+            }
+
+            if (bytes.Length > _gather.Length)
+            {
+                await _stream.WriteAsync(bytes).ConfigureAwait(false);
+                continue;
+            }
+
+            bytes.Span.CopyTo(_gather.AsSpan(fill));
+            fill += bytes.Length;
+        }
+
+        if (fill > 0)
+        {
+            await _stream.WriteAsync(_gather.AsMemory(0, fill)).ConfigureAwait(false);
+        }
+
+        await _stream.FlushAsync().ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Peer}: client closed the connection without NBD_CMD_DISC")]

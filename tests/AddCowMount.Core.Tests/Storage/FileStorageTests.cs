@@ -61,7 +61,7 @@ public sealed class FileStorageTests
     }
 
     /// <summary>
-    /// Large aligned writes take the O_DIRECT path (a FUSE payload sits 80 bytes into libfuse's buffer, so the
+    /// With DirectLargeWrites (--cache none), large aligned writes take the O_DIRECT path (a FUSE payload sits 80 bytes into libfuse's buffer, so the
     /// source is deliberately off alignment); small writes before and after stay buffered. Every byte must read back
     /// the same through the open file, and from the file after closing, on the temp folder's file system and on tmpfs.
     /// </summary>
@@ -86,7 +86,7 @@ public sealed class FileStorageTests
             File.WriteAllBytes(path, []);
             var expected = new byte[length];
             var random = new Random(12);
-            using (IStorageFile file = FileStorage.Instance.Open(path, writable: true, StorageLock.Exclusive))
+            using (IStorageFile file = FileStorage.DirectLargeWrites.Open(path, writable: true, StorageLock.Exclusive))
             {
                 file.SetLength(length);
 
