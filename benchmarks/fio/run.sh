@@ -29,11 +29,13 @@
 #        ADDCOW_FIO_TIME  runtime cap per job in seconds (default 3)
 #        ADDCOW_FIO_ROUNDS  rounds (default 3)
 #        ADDCOW_FIO_JSON  also write the raw fio JSON results to this folder
+#        ADDCOW_FIO_CACHE our mount's --cache: writeback (default, as qsd's cache.direct=off) or none
 set -euo pipefail
 
 # shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 runtime="${ADDCOW_FIO_TIME:-3}"
+cache="${ADDCOW_FIO_CACHE:-writeback}"
 rounds="${ADDCOW_FIO_ROUNDS:-3}"
 require_tools fio/run.sh fio qemu-storage-daemon qemu-img fusermount3 dotnet python3
 build_cli
@@ -102,7 +104,7 @@ make_qcow2() {
     qemu-img create -q -f qcow2 -b base.raw -F raw "$work/ov.qcow2" "${size_mib}M"
 }
 
-mount_ours() { addcow mount --background "$work/ours.add-cow" "$work/mnt" >/dev/null; }
+mount_ours() { addcow mount --background --cache "$cache" "$work/ours.add-cow" "$work/mnt" >/dev/null; }
 unmount_ours() { addcow unmount "$work/mnt" >/dev/null; }
 
 # start_qsd NAME BLOCKDEV-ARGS...: exports the last --blockdev node at $work/qsd-NAME.exp
@@ -228,6 +230,6 @@ if [ -n "${ADDCOW_FIO_JSON:-}" ]; then
 fi
 
 echo
-echo "fio $(fio --version | sed 's/^fio-//'), ${size_mib} MiB disk, direct=1, libaio (1 MiB and 4 KiB at iodepth 4 and 16), ≤ ${runtime} s per job, writes end with fsync, median of $rounds rounds; $(uname -r), $(nproc) cores"
+echo "fio $(fio --version | sed 's/^fio-//'), ${size_mib} MiB disk, direct=1, libaio (1 MiB and 4 KiB at iodepth 4 and 16), ≤ ${runtime} s per job, writes end with fsync, median of $rounds rounds, addcow --cache $cache; $(uname -r), $(nproc) cores"
 echo
 python3 "$here/table.py" "$results"

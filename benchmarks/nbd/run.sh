@@ -13,12 +13,14 @@
 # Env:   ADDCOW_NBD_DIR     work folder (default: a new folder under /var/tmp, on a real disk)
 #        ADDCOW_NBD_SIZE    disk size in MiB (default 256)
 #        ADDCOW_NBD_ROUNDS  rounds (default 3)
+#        ADDCOW_NBD_CACHE   addcow serve's --cache: writeback (default, as qemu-nbd's) or none
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 size_mib="${ADDCOW_NBD_SIZE:-256}"
 rounds="${ADDCOW_NBD_ROUNDS:-3}"
+cache="${ADDCOW_NBD_CACHE:-writeback}"
 cli_dll="$repo/src/AddCowMount.Cli/bin/Release/net10.0/addcow.dll"
 
 for tool in fio qemu-nbd qemu-img dotnet python3; do
@@ -65,7 +67,7 @@ start_server() {
     else
         dotnet "$cli_dll" create -b "$base" "$overlay" >/dev/null
         drop_caches
-        dotnet "$cli_dll" serve --socket "$sock" --name vm "$overlay" >/dev/null &
+        dotnet "$cli_dll" serve --socket "$sock" --name vm --cache "$cache" "$overlay" >/dev/null &
     fi
     server_pid=$!
     for _ in $(seq 100); do
