@@ -16,7 +16,7 @@
 #   fresh overlay: rand-read first (from the backing file), rand-write first (first touch), qd16
 #   fresh overlay: seq-read first, seq-write first, qd16
 #   fresh overlay: rand-read first, rand-write first, qd4
-# The whole sequence runs ADDCOW_FIO_ROUNDS times (default 3), targets interleaved and overlays recreated
+# The whole sequence runs ADDCOW_FIO_ROUNDS times (default 3), targets interleaved (order alternating) and overlays recreated
 # every round; the table shows the median of the rounds (single runs on a shared VM disk vary by 2-5x,
 # mostly in the fsync that ends each write job).
 # Every job uses direct=1 (all four exports accept O_DIRECT: our mount and qemu's FUSE export both run with
@@ -213,11 +213,18 @@ mount_ours
 start_qsd_raw
 start_qsd_qcow2
 
+# The order alternates between rounds (forward, then reversed), so no target always runs right after the same other.
 for round in $(seq "$rounds"); do
-    run_target raw refresh_raw
-    run_target addcow refresh_ours
-    run_target qsd-raw refresh_qsd_raw
-    run_target qsd-qcow2 refresh_qsd_qcow2
+    order=(raw addcow qsd-raw qsd-qcow2)
+    [ $((round % 2)) = 0 ] && order=(qsd-qcow2 qsd-raw addcow raw)
+    for target in "${order[@]}"; do
+        case "$target" in
+            raw) run_target raw refresh_raw ;;
+            addcow) run_target addcow refresh_ours ;;
+            qsd-raw) run_target qsd-raw refresh_qsd_raw ;;
+            qsd-qcow2) run_target qsd-qcow2 refresh_qsd_qcow2 ;;
+        esac
+    done
 done
 
 unmount_ours

@@ -6,7 +6,7 @@
 #              -> seq-read 1M overwritten (all from the overlay)
 #   overlay 2: rand-read 4K fresh -> rand-write 4K fresh -> rand-write 4K overwrite -> rand-read 4K overwritten
 # 1 MiB requests at iodepth 4, 4 KiB at iodepth 16, one connection; write jobs end with a flush (end_fsync).
-# Rounds are interleaved (qemu-nbd, addcow, qemu-nbd, addcow, ...); the table shows medians of the rounds.
+# Rounds are interleaved, the order alternating (qemu-nbd, addcow, addcow, qemu-nbd, ...); the table shows medians.
 # Page caches are dropped before each server starts, so "fresh" reads come from the disk.
 #
 # Usage: benchmarks/nbd/run.sh     (root for drop_caches; needs fio with the nbd engine, qemu-utils, dotnet, python3)
@@ -94,7 +94,11 @@ job() {
 }
 
 for round in $(seq "$rounds"); do
-    for target in qemu-nbd addcow; do
+    # The order alternates: each server is first in half the rounds, so neither always runs right after the other's
+    # random-write phase (the disk's state after a flush of 256 MiB of random writes slowed the next cold reads).
+    order=(qemu-nbd addcow)
+    [ $((round % 2)) = 0 ] && order=(addcow qemu-nbd)
+    for target in "${order[@]}"; do
         results_round="$work/results/round$round"
         mkdir -p "$results_round"
         echo "round $round: $target" >&2
