@@ -5,7 +5,6 @@ using AddCowMount.Cli.Output;
 using AddCowMount.Cli.Platform;
 using AddCowMount.Core.Format;
 using AddCowMount.Core.Hosting;
-using AddCowMount.Core.Storage;
 
 namespace AddCowMount.Cli.Commands;
 
@@ -57,7 +56,7 @@ internal static class MountCommand
                 if (request.CopyOnRead) { childArgs.Add("--copy-on-read"); }
                 if (request.AllowOther) { childArgs.Add("--allow-other"); }
                 if (request.AllowUnsafePaths) { childArgs.Add("--allow-unsafe-paths"); }
-                if (request.Storage == FileStorage.DirectLargeWrites) { childArgs.AddRange(["--cache", "none"]); }
+                childArgs.AddRange(["--cache", result.GetValue(cache)!]);
                 childArgs.Add(request.ImagePath);
                 childArgs.Add(Path.GetFullPath(request.MountPoint));
                 return StartInBackground(context, "mount", HostWording.Mount, childArgs);

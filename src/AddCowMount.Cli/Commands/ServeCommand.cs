@@ -3,7 +3,6 @@ using System.Net;
 using AddCowMount.Cli.Output;
 using AddCowMount.Core.Hosting;
 using AddCowMount.Nbd.Server;
-using AddCowMount.Core.Storage;
 
 namespace AddCowMount.Cli.Commands;
 
@@ -78,7 +77,7 @@ internal static class ServeCommand
                 if (options.TlsClientCaPath is not null) { childArgs.AddRange(["--tls-client-ca", options.TlsClientCaPath]); }
                 if (options.AllowInsecureNetwork) { childArgs.Add("--allow-insecure-network"); }
                 if (request.AllowUnsafePaths) { childArgs.Add("--allow-unsafe-paths"); }
-                if (request.Storage == FileStorage.DirectLargeWrites) { childArgs.AddRange(["--cache", "none"]); }
+                childArgs.AddRange(["--cache", result.GetValue(cache)!]);
                 childArgs.Add(image);
                 return MountCommand.StartInBackground(context, "serve", HostWording.Serve, childArgs);
             }
