@@ -87,7 +87,7 @@ internal static class CommonOptions
     public static FileStorage StorageFor(ParseResult result, Option<string> option) => (result.GetValue(option) ?? "writeback") switch
     {
         "writeback" => FileStorage.Instance,
-        "none" => FileStorage.DirectLargeWrites,
+        "none" => FileStorage.DirectLargeIo,
         var other => throw new UsageException($"--cache must be writeback or none, not '{other}'"),
     };
 

@@ -7,18 +7,20 @@ namespace AddCowMount.Core.Storage;
 /// <summary>Real files through <see cref="RandomAccess"/>; locks through share modes (Windows) or flock (Unix, done by .NET).</summary>
 public sealed class FileStorage : IStorageProvider
 {
-    private readonly bool _directLargeWrites;
+    private readonly bool _directLargeIo;
 
-    private FileStorage(bool directLargeWrites) => _directLargeWrites = directLargeWrites;
+    private FileStorage(bool directLargeIo) => _directLargeIo = directLargeIo;
 
     /// <summary>Buffered I/O through the page cache (qemu's cache=writeback, its default).</summary>
-    public static FileStorage Instance { get; } = new(directLargeWrites: false);
+    public static FileStorage Instance { get; } = new(directLargeIo: false);
 
     /// <summary>
-    /// As <see cref="Instance"/>, but writes of 128 KiB or more at 4 KiB alignment go around the page cache on Linux
-    /// (see <see cref="DirectWrites"/>); <c>--cache none</c> of mount and serve. Flush and durability are unchanged.
+    /// As <see cref="Instance"/>, but in files opened for writing, reads and writes of 128 KiB or more at 4 KiB
+    /// alignment go around the page cache on Linux, except reads the cache holds whole (see <see cref="DirectIo"/>);
+    /// files opened read-only, such as the backing file, stay cached. <c>--cache none</c> of mount and serve. Flush
+    /// and durability are unchanged.
     /// </summary>
-    public static FileStorage DirectLargeWrites { get; } = new(directLargeWrites: true);
+    public static FileStorage DirectLargeIo { get; } = new(directLargeIo: true);
 
     public IStorageFile Open(string path, bool writable, StorageLock lockMode)
     {
@@ -46,7 +48,7 @@ public sealed class FileStorage : IStorageProvider
                 $"{path}: in use by another process{LockHolders.Describe(path)}", ex);
         }
 
-        return new RandomAccessFile(path, handle, writable, _directLargeWrites);
+        return new RandomAccessFile(path, handle, writable, _directLargeIo);
     }
 
     /// <summary>
@@ -66,7 +68,7 @@ public sealed class FileStorage : IStorageProvider
     public IStorageFile CreateNew(string path)
     {
         SafeFileHandle handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
-        return new RandomAccessFile(path, handle, writable: true, _directLargeWrites);
+        return new RandomAccessFile(path, handle, writable: true, _directLargeIo);
     }
 
     public bool Exists(string path) => File.Exists(path);
@@ -165,14 +167,16 @@ public sealed class FileStorage : IStorageProvider
     private sealed class RandomAccessFile : IStorageFile
     {
         private readonly SafeFileHandle _handle;
-        private readonly DirectWrites? _directWrites;
+        private readonly DirectIo? _direct;
 
-        public RandomAccessFile(string path, SafeFileHandle handle, bool writable, bool directLargeWrites)
+        public RandomAccessFile(string path, SafeFileHandle handle, bool writable, bool directLargeIo)
         {
             Path = path;
             _handle = handle;
             CanWrite = writable;
-            _directWrites = writable && directLargeWrites ? new DirectWrites(handle) : null;
+            // Only the files this process writes: a read-only file (the shared golden base, a read-only mount) stays in
+            // the page cache, which every machine on the host reading the same base shares.
+            _direct = directLargeIo && writable ? new DirectIo(handle) : null;
         }
 
         public string Path { get; }
@@ -181,8 +185,15 @@ public sealed class FileStorage : IStorageProvider
 
         public long Length => RandomAccess.GetLength(_handle);
 
+        /// <summary>Buffered; with <see cref="DirectLargeIo"/> large aligned reads the page cache does not hold whole go around it.</summary>
         public int Read(long offset, Span<byte> buffer)
         {
+            int direct = _direct?.TryRead(offset, buffer) ?? -1;
+            if (direct >= 0)
+            {
+                return direct;
+            }
+
             int total = 0;
             while (total < buffer.Length)
             {
@@ -198,10 +209,10 @@ public sealed class FileStorage : IStorageProvider
             return total;
         }
 
-        /// <summary>Buffered; with <see cref="DirectLargeWrites"/> large aligned writes go around the page cache (see <see cref="DirectWrites"/>).</summary>
+        /// <summary>Buffered; with <see cref="DirectLargeIo"/> large aligned writes go around the page cache (see <see cref="DirectIo"/>).</summary>
         public void Write(long offset, ReadOnlySpan<byte> data)
         {
-            if (_directWrites?.TryWrite(offset, data) != true)
+            if (_direct?.TryWrite(offset, data) != true)
             {
                 RandomAccess.Write(_handle, data, offset);
             }
@@ -221,7 +232,7 @@ public sealed class FileStorage : IStorageProvider
 
         public void Dispose()
         {
-            _directWrites?.Dispose();
+            _direct?.Dispose();
             _handle.Dispose();
         }
     }

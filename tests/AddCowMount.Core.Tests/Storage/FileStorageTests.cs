@@ -1,4 +1,6 @@
+using System.Runtime.InteropServices;
 using AddCowMount.Core.Storage;
+using Microsoft.Win32.SafeHandles;
 
 namespace AddCowMount.Core.Tests.Storage;
 
@@ -86,7 +88,7 @@ public sealed class FileStorageTests
             File.WriteAllBytes(path, []);
             var expected = new byte[length];
             var random = new Random(12);
-            using (IStorageFile file = FileStorage.DirectLargeWrites.Open(path, writable: true, StorageLock.Exclusive))
+            using (IStorageFile file = FileStorage.DirectLargeIo.Open(path, writable: true, StorageLock.Exclusive))
             {
                 file.SetLength(length);
 
@@ -120,6 +122,104 @@ public sealed class FileStorageTests
             Directory.Delete(folder, recursive: true);
         }
     }
+
+    /// <summary>
+    /// --cache none really goes around the page cache: in a file opened for writing, a large read of evicted data and a
+    /// large write leave their ranges uncached (cachestat), while a read-only file (the shared base) and the default
+    /// storage fill the cache (so the probe can tell). Bytes read back are exact, into an unaligned buffer, and at a
+    /// file end that is not page-aligned.
+    /// </summary>
+    [TestMethod]
+    public void DirectLargeIo_LargeReadsAndWrites_LeaveThePageCacheEmpty_AndReadExactBytes()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Inconclusive("O_DIRECT and cachestat are Linux's");
+        }
+
+        string folder = Directory.CreateTempSubdirectory("addcow-test-").FullName;
+        try
+        {
+            string path = Path.Combine(folder, "base.raw");
+            const int length = (4 * 1024 * 1024) + 1000; // the last page is partial
+            byte[] expected = RandomBytes(new Random(7), length);
+            File.WriteAllBytes(path, expected);
+            if (Cached(path, 0, length) is null)
+            {
+                Assert.Inconclusive("this kernel has no cachestat (Linux 6.5+), so direct reads stay buffered");
+            }
+
+            Evict(path);
+            Assert.AreEqual(0, Cached(path, 0, length), "evicted before the reads");
+
+            var carrier = new byte[80 + (2 * 1024 * 1024)];
+            Span<byte> unaligned = carrier.AsSpan(80, 2 * 1024 * 1024);
+            using (IStorageFile file = FileStorage.DirectLargeIo.Open(path, writable: true, StorageLock.Exclusive))
+            {
+                Assert.AreEqual(unaligned.Length, file.Read(1024 * 1024, unaligned));
+                CollectionAssert.AreEqual(expected.AsSpan(1024 * 1024, unaligned.Length).ToArray(), unaligned.ToArray(), "a direct read into an unaligned buffer");
+                Assert.AreEqual(0, Cached(path, 1024 * 1024, unaligned.Length), "a direct read leaves nothing in the page cache");
+
+                var tail = new byte[1024 * 1024];
+                Assert.AreEqual(1000, file.Read(4 * 1024 * 1024, tail.AsSpan(0, 128 * 1024)), "a direct read of the partial last page reads short, to the end of the file");
+                CollectionAssert.AreEqual(expected.AsSpan(4 * 1024 * 1024, 1000).ToArray(), tail.AsSpan(0, 1000).ToArray(), "the file's last bytes");
+            }
+
+            using (IStorageFile file = FileStorage.DirectLargeIo.Open(path, writable: false, StorageLock.Shared))
+            {
+                Assert.AreEqual(unaligned.Length, file.Read(1024 * 1024, unaligned));
+                CollectionAssert.AreEqual(expected.AsSpan(1024 * 1024, unaligned.Length).ToArray(), unaligned.ToArray(), "a buffered read of a read-only file");
+                Assert.IsTrue(Cached(path, 1024 * 1024, unaligned.Length) > 0, "a read-only file (the shared base) is read through the page cache");
+            }
+
+            string image = Path.Combine(folder, "image.raw");
+            File.WriteAllBytes(image, []);
+            using (IStorageFile file = FileStorage.DirectLargeIo.Open(image, writable: true, StorageLock.Exclusive))
+            {
+                file.SetLength(length);
+                file.Write(0, expected.AsSpan(0, 1024 * 1024));
+                Assert.AreEqual(0, Cached(image, 0, 1024 * 1024), "a large write goes around the page cache");
+                file.Write(2 * 1024 * 1024, carrier.AsSpan(80, 1024 * 1024)); // unaligned source: the bounce path
+                file.Flush();
+            }
+
+            using (IStorageFile file = FileStorage.Instance.Open(image, writable: true, StorageLock.Exclusive))
+            {
+                file.Write(3 * 1024 * 1024, expected.AsSpan(0, 1024 * 1024));
+                Assert.IsTrue(Cached(image, 3 * 1024 * 1024, 1024 * 1024) > 0, "the default storage writes through the page cache");
+            }
+
+            byte[] written = File.ReadAllBytes(image);
+            CollectionAssert.AreEqual(expected.AsSpan(0, 1024 * 1024).ToArray(), written.AsSpan(0, 1024 * 1024).ToArray(), "directly written bytes read back");
+            CollectionAssert.AreEqual(carrier.AsSpan(80, 1024 * 1024).ToArray(), written.AsSpan(2 * 1024 * 1024, 1024 * 1024).ToArray(), "bytes written from an unaligned source read back");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static long? Cached(string path, long offset, long length)
+    {
+        // open(2) itself: File.OpenHandle would take a flock, which the storage's exclusive lock refuses.
+        using var handle = new SafeFileHandle(OpenReadOnly(path), ownsHandle: true);
+        Assert.IsFalse(handle.IsInvalid, $"open {path}");
+        return DirectIo.CachedPages(handle, offset, length);
+    }
+
+    private static void Evict(string path)
+    {
+        const int POSIX_FADV_DONTNEED = 4;
+        using SafeFileHandle handle = File.OpenHandle(path);
+        FileStorage.FlushStrict(handle, path); // dirty pages cannot be dropped
+        Assert.AreEqual(0, PosixFadvise((int)handle.DangerousGetHandle(), 0, 0, POSIX_FADV_DONTNEED));
+    }
+
+    [DllImport("libc", EntryPoint = "open")]
+    private static extern IntPtr OpenReadOnly([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags = 0);
+
+    [DllImport("libc", EntryPoint = "posix_fadvise")]
+    private static extern int PosixFadvise(int fd, long offset, long length, int advice);
 
     private static byte[] RandomBytes(Random random, int count)
     {
