@@ -37,7 +37,7 @@ public sealed partial class FuseMount : IDisposable
     private static readonly TimeSpan s_busyRetry = TimeSpan.FromSeconds(2);
 
     private readonly ILogger<FuseMount> _logger;
-    private readonly Func<IntPtr, IntPtr, int> _runLoop;
+    private readonly Func<IntPtr, int, int> _runLoop;
     private readonly Lock _gate = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IVolume? _volume;
@@ -52,12 +52,12 @@ public sealed partial class FuseMount : IDisposable
     private Exception? _loopException;
 
     public FuseMount(ILogger<FuseMount>? logger = null)
-        : this(logger, LibFuse.LoopMultiThreaded)
+        : this(logger, FuseSessionLoop.Run)
     {
     }
 
-    /// <summary>Tests pass their own <paramref name="runLoop"/> (fuse, loop config) -> result in place of fuse_loop_mt.</summary>
-    internal FuseMount(ILogger<FuseMount>? logger, Func<IntPtr, IntPtr, int> runLoop)
+    /// <summary>Tests pass their own <paramref name="runLoop"/> (fuse, worker threads) -> result in place of <see cref="FuseSessionLoop.Run"/>.</summary>
+    internal FuseMount(ILogger<FuseMount>? logger, Func<IntPtr, int, int> runLoop)
     {
         _logger = logger ?? NullLogger<FuseMount>.Instance;
         _runLoop = runLoop;
@@ -245,18 +245,7 @@ public sealed partial class FuseMount : IDisposable
         int result = -1;
         try
         {
-            IntPtr config = LibFuse.LoopConfigCreate();
-            try
-            {
-                LibFuse.LoopConfigSetMaxThreads(config, (uint)_options.MaxThreads);
-                LibFuse.LoopConfigSetCloneFd(config, 0);
-                result = _runLoop(_fuse, config);
-            }
-            finally
-            {
-                LibFuse.LoopConfigDestroy(config);
-            }
-
+            result = _runLoop(_fuse, _options.MaxThreads);
             _loopResult = result;
             LogLoopEnded(_logger, MountPoint ?? string.Empty, result);
         }
@@ -286,7 +275,7 @@ public sealed partial class FuseMount : IDisposable
         }
 
         int result = _loopResult ?? -1;
-        string cause = result < -1 ? $"{Marshal.GetPInvokeErrorMessage(-result)} (errno {-result})" : $"fuse_loop_mt returned {result}";
+        string cause = result < -1 ? $"{Marshal.GetPInvokeErrorMessage(-result)} (errno {-result})" : $"the FUSE loop returned {result}";
         return new FuseMountException($"{prefix}{mountPoint}' was ready: {cause}; libfuse printed details to stderr.");
     }
 

@@ -113,6 +113,31 @@ public sealed class FuseMountIntegrationTests
         Assert.IsGreaterThanOrEqualTo(1, mounted.Volume.FlushCount, "conv=fsync reached the volume");
     }
 
+    /// <summary>
+    /// A write's payload reaches the volume page-aligned (the loop reads each request 80 bytes before a page), so a
+    /// direct write of it needs no bounce copy; libfuse's own loop put it 80 bytes into a malloc'ed buffer.
+    /// </summary>
+    [TestMethod]
+    public void Writes_ReachTheVolumeWithTheirPayloadOnAPageBoundary()
+    {
+        using var mounted = new MountedVolume();
+        byte[] data = new byte[1024 * 1024];
+        Random.Shared.NextBytes(data);
+        using (var file = File.OpenHandle(mounted.PathOf(InMemoryVolume.DiskPath), FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+        {
+            RandomAccess.Write(file, data, 2 * 1024 * 1024);
+            RandomAccess.Write(file, data.AsSpan(0, 4096), 4096);
+        }
+
+        CollectionAssert.AreEqual(data, mounted.Volume.Disk[(2 * 1024 * 1024)..(3 * 1024 * 1024)], "the bytes landed");
+        var writes = mounted.Volume.Writes.ToArray();
+        Assert.IsTrue(writes.Any(w => w.Offset == 2 * 1024 * 1024), "the 1 MiB write arrived: " + string.Join(", ", writes));
+        foreach ((long offset, int length, int pageOffset) in writes)
+        {
+            Assert.AreEqual(0, pageOffset, $"the payload of the {length}-byte write at {offset} starts on a page");
+        }
+    }
+
     [TestMethod]
     public void RefusedOperations_AnswerTheRightErrno()
     {

@@ -41,6 +41,9 @@ public sealed class InMemoryVolume : IVolume
 
     public int FlushCount => Volatile.Read(ref _flushCount);
 
+    /// <summary>Every write that reached the volume: its offset, length and the payload's address modulo 4096 (where the mount's buffer put it).</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<(long Offset, int Length, int PageOffset)> Writes { get; } = new();
+
     public int OpenHandles => Volatile.Read(ref _openHandles);
 
     public DateTime? LastSetWriteTime { get; private set; }
@@ -215,6 +218,14 @@ public sealed class InMemoryVolume : IVolume
             if (offset + bytes.Length > data.Length)
             {
                 return VolumeStatus.DiskFull;
+            }
+
+            unsafe
+            {
+                fixed (byte* payload = bytes)
+                {
+                    volume.Writes.Enqueue((offset, bytes.Length, (int)((nuint)payload % 4096)));
+                }
             }
 
             bytes.CopyTo(data.AsSpan((int)offset));

@@ -37,21 +37,6 @@ internal static unsafe partial class LibFuse
     [LibraryImport(Library, EntryPoint = "fuse_get_context")]
     internal static partial FuseContext* GetContext();
 
-    [LibraryImport(Library, EntryPoint = "fuse_loop_mt_312")]
-    internal static partial int LoopMultiThreaded(IntPtr fuse, IntPtr config);
-
-    [LibraryImport(Library, EntryPoint = "fuse_loop_cfg_create")]
-    internal static partial IntPtr LoopConfigCreate();
-
-    [LibraryImport(Library, EntryPoint = "fuse_loop_cfg_destroy")]
-    internal static partial void LoopConfigDestroy(IntPtr config);
-
-    [LibraryImport(Library, EntryPoint = "fuse_loop_cfg_set_max_threads")]
-    internal static partial void LoopConfigSetMaxThreads(IntPtr config, uint value);
-
-    [LibraryImport(Library, EntryPoint = "fuse_loop_cfg_set_clone_fd")]
-    internal static partial void LoopConfigSetCloneFd(IntPtr config, uint value);
-
     /// <summary>True when libfuse3 can be loaded; <paramref name="version"/> is then e.g. 314.</summary>
     internal static bool TryGetVersion(out int version)
     {
