@@ -169,6 +169,16 @@ public sealed class FileStorage : IStorageProvider
         private readonly SafeFileHandle _handle;
         private readonly DirectIo? _direct;
 
+        /// <summary>
+        /// The largest piece a buffered write is issued in. The page cache sizes a new folio by the write that creates it
+        /// (Linux 6.16+ gives ext4 files large folios, up to 2 MiB), and every later small write into a folio walks all
+        /// of its buffer heads under the inode lock: after 1 MiB writes, random 4 KiB overwrites of that data ran at a
+        /// third of the rate they reach in small folios (29% of the mount's samples in ext4_block_write_begin, 14% other
+        /// writers spinning on the lock). In 128 KiB pieces a folio has at most 32 blocks; sequential writes measured no
+        /// slower (8 pwrites per MiB instead of one).
+        /// </summary>
+        internal const int BufferedWriteChunk = 128 * 1024;
+
         public RandomAccessFile(string path, SafeFileHandle handle, bool writable, bool directLargeIo)
         {
             Path = path;
@@ -209,12 +219,19 @@ public sealed class FileStorage : IStorageProvider
             return total;
         }
 
-        /// <summary>Buffered; with <see cref="DirectLargeIo"/> large aligned writes go around the page cache (see <see cref="DirectIo"/>).</summary>
+        /// <summary>
+        /// Buffered, in pieces of at most <see cref="BufferedWriteChunk"/>; with <see cref="DirectLargeIo"/> large aligned
+        /// writes go around the page cache (see <see cref="DirectIo"/>).
+        /// </summary>
         public void Write(long offset, ReadOnlySpan<byte> data)
         {
             if (_direct?.TryWrite(offset, data) != true)
             {
-                RandomAccess.Write(_handle, data, offset);
+                for (int done = 0; done < data.Length; done += BufferedWriteChunk)
+                {
+                    int n = Math.Min(BufferedWriteChunk, data.Length - done);
+                    RandomAccess.Write(_handle, data.Slice(done, n), offset + done);
+                }
             }
         }
 
