@@ -37,4 +37,21 @@ public sealed class DemoTests
         ws.AddCowOk("convert", "-O", "raw", Path.Combine(dir, "demo.add-cow"), ws.Combine("demo-disk.raw"));
         Workspace.ToolOk("e2fsck", "-f", "-n", ws.Combine("demo-disk.raw"));
     }
+
+    [TestMethod]
+    public void DemoOfAGivenImage_MountsItReadOnly_AndSaysOnlyWhatItChecked()
+    {
+        E2eEnvironment.Require("qemu-img", "fusermount3");
+        using var ws = new Workspace();
+        string image = ws.CreateOverlay("vm1");
+        string imageFile = ws.Combine("vm1.raw");
+        string before = Workspace.Sha256(image) + Workspace.Sha256(imageFile);
+
+        ProcessResult demo = ws.AddCowOk("demo", "--dir", ws.Combine("unused"), image);
+
+        StringAssert.Contains(demo.Output, "(read-only)", demo.Describe());
+        StringAssert.Contains(demo.Output, $"4. Unmounted; {image} was mounted read-only and is unchanged.", demo.Describe());
+        Assert.IsFalse(demo.Output.Contains("flushed", StringComparison.Ordinal), "a read-only demo wrote nothing to flush: " + demo.Output);
+        Assert.AreEqual(before, Workspace.Sha256(image) + Workspace.Sha256(imageFile), "the image and its image file are untouched");
+    }
 }

@@ -52,6 +52,7 @@ internal static class DemoCommand
 
         image = Path.GetFullPath(image!);
         string baseHash = builtIn ? Sha256(Path.Combine(dir, "base.raw")) : string.Empty;
+        string? imageState = builtIn ? null : StateOf(image);
         mountPoint ??= OperatingSystem.IsWindows() ? FreeDriveLetter() : Path.Combine(builtIn ? dir : Path.GetTempPath(), builtIn ? "mnt" : $"addcow-demo-{Environment.ProcessId}");
         if (!OperatingSystem.IsWindows())
         {
@@ -146,8 +147,16 @@ internal static class DemoCommand
             host.Completion.GetAwaiter().GetResult();
         }
 
+        if (!builtIn)
+        {
+            bool unchanged = imageState == StateOf(image);
+            o.WriteLine(unchanged
+                ? $"4. Unmounted; {image} was mounted read-only and is unchanged."
+                : $"4. Unmounted; {image} was mounted read-only but CHANGED (bug!).");
+            return viewsAgree && unchanged ? ExitCodes.Ok : ExitCodes.Error;
+        }
+
         o.WriteLine($"4. Unmounted; everything written was flushed into {image}.");
-        if (builtIn)
         {
             using AddCowImage opened = AddCowImage.Open(image);
             long allocated = opened.AllocatedSectors * 512;
@@ -156,8 +165,19 @@ internal static class DemoCommand
             o.WriteLine($"   Try: addcow info {image}   addcow map {image}   addcow mount {image} {mountPoint}");
             return baseSame && viewsAgree ? ExitCodes.Ok : ExitCodes.Error;
         }
+    }
 
-        return viewsAgree ? ExitCodes.Ok : ExitCodes.Error;
+    /// <summary>What a read-only mount must leave as it was: the add-cow file's bytes, the image file's size and time.</summary>
+    private static string StateOf(string image)
+    {
+        string imageFile;
+        using (AddCowImage opened = AddCowImage.Open(image, new ImageOpenOptions { ForceShare = true, NoBacking = true }))
+        {
+            imageFile = opened.ImageFilePath;
+        }
+
+        var info = new FileInfo(imageFile);
+        return $"{Sha256(image)} {info.Length} {info.LastWriteTimeUtc.Ticks}";
     }
 
     private static void WriteBase(string path, int size)
