@@ -9,9 +9,11 @@
 #     threads wait: off-CPU time) and the call counts (reads of /dev/fuse, pwrites, futex, ...).
 # strace slows the daemon; its pass is separate and its MiB/s is not the benchmark figure.
 #
-# Usage: benchmarks/fio/profile.sh [seq-write|seq-write-again|rand-write|seq-read]   (as root; fio, perf, strace, qsd, dotnet)
+# Usage: benchmarks/fio/profile.sh [seq-write|seq-write-again|rand-write|rand-write-again|seq-read]   (as root; fio, perf, strace, qsd, dotnet)
+#        (-again: the profiled job runs after one sequential 1 MiB write pass over the whole disk, data in the page cache)
 # Env:   ADDCOW_FIO_DIR (default: new folder under /var/tmp, kept), ADDCOW_FIO_SIZE (MiB, default 256),
-#        ADDCOW_PROF_ROUNDS (default 2), ADDCOW_PROF_DEPTH (iodepth, default 4 for 1M and 16 for 4K)
+#        ADDCOW_PROF_ROUNDS (default 2), ADDCOW_PROF_DEPTH (iodepth, default 4 for 1M and 16 for 4K),
+#        ADDCOW_PROF_CACHE (our mount's --cache, default writeback)
 set -euo pipefail
 
 # shellcheck source=common.sh
@@ -23,7 +25,7 @@ require_tools fio/profile.sh fio perf strace qemu-storage-daemon qemu-img fuserm
 case "$workload" in
     seq-write|seq-write-again) fio_args=(--rw=write --bs=1M --iodepth="${ADDCOW_PROF_DEPTH:-4}" --end_fsync=1) ;;
     seq-read) fio_args=(--rw=read --bs=1M --iodepth="${ADDCOW_PROF_DEPTH:-4}") ;;
-    rand-write) fio_args=(--rw=randwrite --bs=4k --iodepth="${ADDCOW_PROF_DEPTH:-16}" --time_based --runtime=3 --end_fsync=1) ;;
+    rand-write|rand-write-again) fio_args=(--rw=randwrite --bs=4k --iodepth="${ADDCOW_PROF_DEPTH:-16}" --time_based --runtime=3 --end_fsync=1) ;;
     *) echo "fio/profile.sh: unknown workload '$workload'" >&2; exit 2 ;;
 esac
 
@@ -49,7 +51,7 @@ start_target() {
             mountpoint -q "$work/mnt" && addcow unmount "$work/mnt" >/dev/null
             rm -f "$work/ours.add-cow" "$work/ours.raw"
             addcow create -b base.raw -i ours.raw "$work/ours.add-cow" >/dev/null
-            DOTNET_PerfMapEnabled=1 addcow mount --background "$work/ours.add-cow" "$work/mnt" >/dev/null
+            DOTNET_PerfMapEnabled=1 addcow mount --background --cache "${ADDCOW_PROF_CACHE:-writeback}" "$work/ours.add-cow" "$work/mnt" >/dev/null
             daemon_pid="$(pgrep -f -- "--serve-detached $work/ours.add-cow" | head -1)"
             target_file="$work/mnt/ours.img" ;;
         qsd-qcow2)
@@ -71,13 +73,20 @@ run_fio() { # OUTPUT.json
     fio --name="$workload" --filename="$target_file" --size="${size_mib}M" --direct=1 --ioengine=libaio \
         --invalidate=0 --output-format=json --output="$1" "${fio_args[@]}" >/dev/null
 }
+# warm OUTPUT.json: for the -again workloads, one sequential 1 MiB write pass over the whole disk first.
+warm() {
+    case "$workload" in
+        *-again) fio --name=warm --filename="$target_file" --size="${size_mib}M" --direct=1 --ioengine=libaio \
+                     --invalidate=0 --output-format=json --output="$1" --rw=write --bs=1M --iodepth=4 --end_fsync=1 >/dev/null ;;
+    esac
+}
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 for round in $(seq "$rounds"); do
     for target in addcow qsd-qcow2; do
         tag="$target.r$round"
         start_target "$target"
-        [ "$workload" = seq-write-again ] && run_fio "$work/out/$tag.warm.json"
+        warm "$work/out/$tag.warm.json"
         before="$(cpu_ticks "$daemon_pid")"
         perf record -q -a -g -o "$work/out/$tag.perf.data" -- \
             fio --name="$workload" --filename="$target_file" --size="${size_mib}M" --direct=1 --ioengine=libaio \
@@ -88,7 +97,7 @@ for round in $(seq "$rounds"); do
         python3 "$here/perf_top.py" "$work/out/$tag.perf.data" "$daemon_pid" 25 > "$work/out/$tag.symbols.txt"
         # Second pass under strace (off-CPU: wall time in each syscall, all daemon threads).
         start_target "$target"
-        [ "$workload" = seq-write-again ] && run_fio "$work/out/$tag.warm2.json"
+        warm "$work/out/$tag.warm2.json"
         strace -c -f -w -o "$work/out/$tag.strace.txt" -p "$daemon_pid" 2>/dev/null &
         strace_pid=$!
         sleep 1
