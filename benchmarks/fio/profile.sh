@@ -51,8 +51,10 @@ start_target() {
             mountpoint -q "$work/mnt" && addcow unmount "$work/mnt" >/dev/null
             rm -f "$work/ours.add-cow" "$work/ours.raw"
             addcow create -b base.raw -i ours.raw "$work/ours.add-cow" >/dev/null
-            DOTNET_PerfMapEnabled=1 addcow mount --background --cache "${ADDCOW_PROF_CACHE:-writeback}" "$work/ours.add-cow" "$work/mnt" >/dev/null
-            daemon_pid="$(pgrep -f -- "--serve-detached $work/ours.add-cow" | head -1)"
+            # The mount's first line names the serving process: "Mounted IMG at MNT (pid N)".
+            daemon_pid="$(DOTNET_PerfMapEnabled=1 addcow mount --background --cache "${ADDCOW_PROF_CACHE:-writeback}" \
+                "$work/ours.add-cow" "$work/mnt" | sed -n 's/^Mounted .* (pid \([0-9]*\))$/\1/p')"
+            [ -n "$daemon_pid" ] || { echo "fio/profile.sh: the mount did not say its pid" >&2; exit 1; }
             target_file="$work/mnt/ours.img" ;;
         qsd-qcow2)
             if [ -n "$qsd_pid" ]; then kill "$qsd_pid"; while kill -0 "$qsd_pid" 2>/dev/null; do sleep 0.1; done; fi
