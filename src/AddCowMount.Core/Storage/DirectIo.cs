@@ -203,7 +203,8 @@ internal sealed partial class DirectIo : IDisposable
     private bool FullyCached(long offset, int length) =>
         (CachedPages(_primary, offset, length) ?? long.MaxValue) >= length / Environment.SystemPageSize;
 
-    private static int ReadAll(SafeFileHandle handle, Span<byte> buffer, long offset)
+    /// <summary>pread until the buffer is full or the file ends (either descriptor: buffered or direct).</summary>
+    internal static int ReadAll(SafeFileHandle handle, Span<byte> buffer, long offset)
     {
         int total = 0;
         while (total < buffer.Length)

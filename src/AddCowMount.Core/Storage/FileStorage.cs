@@ -199,24 +199,7 @@ public sealed class FileStorage : IStorageProvider
         public int Read(long offset, Span<byte> buffer)
         {
             int direct = _direct?.TryRead(offset, buffer) ?? -1;
-            if (direct >= 0)
-            {
-                return direct;
-            }
-
-            int total = 0;
-            while (total < buffer.Length)
-            {
-                int n = RandomAccess.Read(_handle, buffer[total..], offset + total);
-                if (n == 0)
-                {
-                    break;
-                }
-
-                total += n;
-            }
-
-            return total;
+            return direct >= 0 ? direct : DirectIo.ReadAll(_handle, buffer, offset);
         }
 
         /// <summary>
