@@ -44,6 +44,12 @@ public sealed class LifecycleTests
             StringAssert.Contains(commandLine, m.Image);
             Assert.IsTrue(m.Files.All(File.Exists), "every listed file exists on the mount");
             Assert.AreEqual(0, m.OpenHandles);
+            if (Environment.GetEnvironmentVariable("DOTNET_TieredCompilation") is null)
+            {
+                // A serving process runs with tiering off (no recompiling under its first load); a user's setting wins.
+                string[] environment = File.ReadAllText($"/proc/{m.Pid}/environ").Split('\0');
+                CollectionAssert.Contains(environment, "DOTNET_TieredCompilation=0", $"pid {m.Pid}'s environment");
+            }
         }
 
         StringAssert.Contains(ws.AddCowOk("list").Output, $"{mntB}  {second}  pid {b.Pid}  read-only");
