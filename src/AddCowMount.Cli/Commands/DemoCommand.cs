@@ -157,14 +157,12 @@ internal static class DemoCommand
         }
 
         o.WriteLine($"4. Unmounted; everything written was flushed into {image}.");
-        {
-            using AddCowImage opened = AddCowImage.Open(image);
-            long allocated = opened.AllocatedSectors * 512;
-            bool baseSame = baseHash == Sha256(Path.Combine(dir, "base.raw"));
-            o.WriteLine($"   The overlay holds {allocated} bytes of changes; the base image is {(baseSame ? "unchanged" : "CHANGED (bug!)")}.");
-            o.WriteLine($"   Try: addcow info {image}   addcow map {image}   addcow mount {image} {mountPoint}");
-            return baseSame && viewsAgree ? ExitCodes.Ok : ExitCodes.Error;
-        }
+        using AddCowImage opened = AddCowImage.Open(image);
+        long allocated = opened.AllocatedSectors * 512;
+        bool baseSame = baseHash == Sha256(Path.Combine(dir, "base.raw"));
+        o.WriteLine($"   The overlay holds {allocated} bytes of changes; the base image is {(baseSame ? "unchanged" : "CHANGED (bug!)")}.");
+        o.WriteLine($"   Try: addcow info {image}   addcow map {image}   addcow mount {image} {mountPoint}");
+        return baseSame && viewsAgree ? ExitCodes.Ok : ExitCodes.Error;
     }
 
     /// <summary>What a read-only mount must leave as it was: the add-cow file's bytes, the image file's size and time.</summary>

@@ -39,6 +39,7 @@ internal sealed partial class DirectIo : IDisposable
 
     private static readonly ConcurrentBag<IntPtr> s_chunks = [];
     private static int s_pooled;
+    private static volatile bool s_noCachestat;
 
     private readonly SafeFileHandle _primary;
     private readonly Lock _openLock = new();
@@ -193,8 +194,6 @@ internal sealed partial class DirectIo : IDisposable
             }
         }
     }
-
-    private static volatile bool s_noCachestat;
 
     private bool Qualifies(long offset, int length) =>
         !_unavailable && length >= MinimumLength && offset % Alignment == 0 && length % Alignment == 0;
