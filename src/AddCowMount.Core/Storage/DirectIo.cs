@@ -161,10 +161,10 @@ internal sealed partial class DirectIo : IDisposable
     }
 
     /// <summary>
-    /// Pages of the range the page cache holds, from cachestat(2) (Linux 6.5+: a query that reads nothing and
-    /// starts no readahead); null where the kernel has no cachestat.
+    /// Pages of the range the page cache holds, and how many of them are dirty, from cachestat(2) (Linux 6.5+: a query
+    /// that reads nothing and starts no readahead); null where the kernel has no cachestat.
     /// </summary>
-    internal static unsafe long? CachedPages(SafeFileHandle handle, long offset, long length)
+    internal static unsafe (long Cached, long Dirty)? PageCache(SafeFileHandle handle, long offset, long length)
     {
         const long SYS_cachestat = 451; // x86_64 and arm64 alike (the generic syscall table)
         if (!OperatingSystem.IsLinux() || s_noCachestat)
@@ -184,7 +184,7 @@ internal sealed partial class DirectIo : IDisposable
                 return null;
             }
 
-            return (long)stat.Cache;
+            return ((long)stat.Cache, (long)stat.Dirty);
         }
         finally
         {
@@ -200,7 +200,7 @@ internal sealed partial class DirectIo : IDisposable
 
     /// <summary>Whole range in the page cache, or no way to tell: then a buffered read is the right one.</summary>
     private bool FullyCached(long offset, int length) =>
-        (CachedPages(_primary, offset, length) ?? long.MaxValue) >= length / Environment.SystemPageSize;
+        (PageCache(_primary, offset, length)?.Cached ?? long.MaxValue) >= length / Environment.SystemPageSize;
 
     /// <summary>pread until the buffer is full or the file ends (either descriptor: buffered or direct).</summary>
     internal static int ReadAll(SafeFileHandle handle, Span<byte> buffer, long offset)

@@ -11,7 +11,10 @@ public sealed class FileStorage : IStorageProvider
 
     private FileStorage(bool directLargeIo) => _directLargeIo = directLargeIo;
 
-    /// <summary>Buffered I/O through the page cache (qemu's cache=writeback, its default).</summary>
+    /// <summary>
+    /// Buffered I/O through the page cache (qemu's cache=writeback, its default); a large write's writeback starts when
+    /// it is written (<see cref="WriteBehind"/>).
+    /// </summary>
     public static FileStorage Instance { get; } = new(directLargeIo: false);
 
     /// <summary>
@@ -168,6 +171,7 @@ public sealed class FileStorage : IStorageProvider
     {
         private readonly SafeFileHandle _handle;
         private readonly DirectIo? _direct;
+        private volatile bool _noWriteBehind;
 
         /// <summary>
         /// The largest piece a buffered write is issued in. The page cache sizes a new folio by the write that creates it
@@ -203,18 +207,26 @@ public sealed class FileStorage : IStorageProvider
         }
 
         /// <summary>
-        /// Buffered, in pieces of at most <see cref="BufferedWriteChunk"/>; with <see cref="DirectLargeIo"/> large aligned
-        /// writes go around the page cache (see <see cref="DirectIo"/>).
+        /// Buffered, in pieces of at most <see cref="BufferedWriteChunk"/>, a large write then handed to the disk at once
+        /// (<see cref="WriteBehind"/>); with <see cref="DirectLargeIo"/> large aligned writes go around the page cache
+        /// (see <see cref="DirectIo"/>).
         /// </summary>
         public void Write(long offset, ReadOnlySpan<byte> data)
         {
-            if (_direct?.TryWrite(offset, data) != true)
+            if (_direct?.TryWrite(offset, data) == true)
             {
-                for (int done = 0; done < data.Length; done += BufferedWriteChunk)
-                {
-                    int n = Math.Min(BufferedWriteChunk, data.Length - done);
-                    RandomAccess.Write(_handle, data.Slice(done, n), offset + done);
-                }
+                return;
+            }
+
+            for (int done = 0; done < data.Length; done += BufferedWriteChunk)
+            {
+                int n = Math.Min(BufferedWriteChunk, data.Length - done);
+                RandomAccess.Write(_handle, data.Slice(done, n), offset + done);
+            }
+
+            if (data.Length >= WriteBehind.MinimumLength && !_noWriteBehind)
+            {
+                _noWriteBehind = !WriteBehind.Start(_handle, offset, data.Length);
             }
         }
 
