@@ -171,7 +171,7 @@ public sealed class FileStorage : IStorageProvider
     {
         private readonly SafeFileHandle _handle;
         private readonly DirectIo? _direct;
-        private volatile bool _noWriteBehind;
+        private readonly WriteBehind? _writeBehind;
 
         /// <summary>
         /// The largest piece a buffered write is issued in. The page cache sizes a new folio by the write that creates it
@@ -191,6 +191,7 @@ public sealed class FileStorage : IStorageProvider
             // Only the files this process writes: a read-only file (the shared golden base, a read-only mount) stays in
             // the page cache, which every machine on the host reading the same base shares.
             _direct = directLargeIo && writable ? new DirectIo(handle) : null;
+            _writeBehind = writable ? new WriteBehind(handle) : null;
         }
 
         public string Path { get; }
@@ -224,10 +225,7 @@ public sealed class FileStorage : IStorageProvider
                 RandomAccess.Write(_handle, data.Slice(done, n), offset + done);
             }
 
-            if (data.Length >= WriteBehind.MinimumLength && !_noWriteBehind)
-            {
-                _noWriteBehind = !WriteBehind.Start(_handle, offset, data.Length);
-            }
+            _writeBehind?.Add(offset, data.Length);
         }
 
         public void SetLength(long length) => RandomAccess.SetLength(_handle, length);

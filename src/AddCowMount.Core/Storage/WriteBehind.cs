@@ -4,57 +4,125 @@ using Microsoft.Win32.SafeHandles;
 namespace AddCowMount.Core.Storage;
 
 /// <summary>
-/// Write-behind for large buffered writes: once a write of <see cref="MinimumLength"/> or more is in the page cache, its
-/// pages are handed to the disk at once (Linux <c>sync_file_range(SYNC_FILE_RANGE_WRITE)</c>, which starts writeback
-/// and waits for none of it), instead of staying dirty until the next flush or the kernel's 30-second expiry. A
-/// sequential stream then has the disk writing while the next requests are still being copied, and the flush that
+/// Write-behind for one file's large buffered writes: once a write of <see cref="MinimumLength"/> or more is in the page
+/// cache, its pages are handed to the disk (Linux <c>sync_file_range(SYNC_FILE_RANGE_WRITE)</c>, which starts
+/// writeback and waits for none of it), instead of staying dirty until the next flush or the kernel's 30-second expiry.
+/// A sequential stream then has the disk writing while the next requests are still being copied, and the flush that
 /// ends it finds little left to do; PostgreSQL's <c>*_flush_after</c> settings do the same for the same reason.
 /// Small writes stay lazy: random 4 KiB writes gain from being merged and written once at the flush.
 /// <para>
-/// Nothing about durability changes: this is a hint, not a flush. A flush still fsyncs, and a writeback error is
-/// still reported by it (without a wait flag sync_file_range leaves the file's error state for fsync to find).
-/// Where the call is not available (other systems, a file system that refuses it) writes stay as they were.
+/// The call is made off the writer's path, by one worker per file that takes every range queued since its last call and
+/// merges the adjacent ones: starting writeback of new data allocates its blocks and can wait for free slots in the
+/// disk's queue, milliseconds a request would otherwise spend before it is answered (measured: issued inline, a first
+/// pass of 1 MiB writes at queue depth 4 had 4-15 ms median latency).
 /// </para>
 /// <para>
-/// Measured on this project's VM (256 MiB of 1 MiB writes to an ext4 file, then fsync, fio's
-/// <c>sync_file_range=write:1</c>): overwrites 2.2-2.8 GB/s plain, 3.3-3.9 GB/s with write-behind; first-touch writes
-/// 1.5-1.9 GB/s plain, 2.1-2.8 GB/s with it.
+/// Nothing about durability changes: this is a hint, not a flush. A flush still fsyncs every dirty page, whether or not
+/// its range was handed over yet, and a writeback error is still reported by it (without a wait flag sync_file_range
+/// leaves the file's error state for fsync to find). Where the call is not available (other systems, a file system that
+/// refuses it) writes stay as they were.
 /// </para>
 /// </summary>
-internal static partial class WriteBehind
+internal sealed partial class WriteBehind
 {
     /// <summary>Writes smaller than this are left to the flush.</summary>
     internal const int MinimumLength = 128 * 1024;
 
     private const uint SYNC_FILE_RANGE_WRITE = 2;
 
-    /// <summary>Starts writeback of the range; false when this file cannot have it (then do not ask again).</summary>
-    public static bool Start(SafeFileHandle handle, long offset, long length)
+    private readonly SafeFileHandle _handle;
+    private readonly object _gate = new();
+    private List<(long Offset, long Length)> _queued = [];
+    private List<(long Offset, long Length)> _spare = [];
+    private bool _working;
+    private volatile bool _off = !OperatingSystem.IsLinux();
+
+    public WriteBehind(SafeFileHandle handle) => _handle = handle;
+
+    /// <summary>Queues the range's writeback (only the first call of a burst starts the worker); returns at once.</summary>
+    public void Add(long offset, long length)
     {
-        if (!OperatingSystem.IsLinux())
+        if (_off || length < MinimumLength)
         {
-            return false;
+            return;
         }
 
-        bool added = false;
-        handle.DangerousAddRef(ref added);
-        try
+        lock (_gate)
         {
-            if (SyncFileRange((int)handle.DangerousGetHandle(), offset, length, SYNC_FILE_RANGE_WRITE) == 0)
+            _queued.Add((offset, length));
+            if (_working)
             {
-                return true;
+                return;
             }
 
-            // EINVAL/ESPIPE/ENOSYS: not for this file. EIO and the like: a writeback failure, which the next fsync
-            // reports; the hint itself stays on.
-            const int EIO = 5;
-            return Marshal.GetLastPInvokeError() == EIO;
+            _working = true;
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(static self => self.Work(), this, preferLocal: false);
+    }
+
+    private void Work()
+    {
+        while (true)
+        {
+            List<(long Offset, long Length)> ranges;
+            lock (_gate)
+            {
+                if (_queued.Count == 0 || _off)
+                {
+                    _queued.Clear();
+                    _working = false;
+                    return;
+                }
+
+                ranges = _queued;
+                _queued = _spare;
+                _spare = ranges;
+            }
+
+            ranges.Sort(static (a, b) => a.Offset.CompareTo(b.Offset));
+            long start = ranges[0].Offset;
+            long end = start;
+            foreach ((long offset, long length) in ranges)
+            {
+                if (offset > end)
+                {
+                    Start(start, end - start);
+                    start = offset;
+                }
+
+                end = Math.Max(end, offset + length);
+            }
+
+            Start(start, end - start);
+            ranges.Clear();
+        }
+    }
+
+    private void Start(long offset, long length)
+    {
+        bool added = false;
+        try
+        {
+            _handle.DangerousAddRef(ref added);
+            if (SyncFileRange((int)_handle.DangerousGetHandle(), offset, length, SYNC_FILE_RANGE_WRITE) != 0)
+            {
+                // EINVAL/ESPIPE/ENOSYS: not for this file, do not ask again. EIO and the like: a writeback failure,
+                // which the next fsync reports; the hint itself stays on.
+                const int EIO = 5;
+                _off |= Marshal.GetLastPInvokeError() != EIO;
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+            // The file was closed while its ranges were queued: its flush, if it had one, has written them.
+            _off = true;
         }
         finally
         {
             if (added)
             {
-                handle.DangerousRelease();
+                _handle.DangerousRelease();
             }
         }
     }
