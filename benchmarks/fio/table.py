@@ -77,7 +77,7 @@ def main():
         print(f"| {title} | " + " | ".join(cell(*values[t]) for t in TARGETS)
               + f" | {vs_qcow2:.2f}x | {ratio('qsd-raw'):.2f}x | {ratio('raw'):.2f}x | {met} |")
     print()
-    print("Cells: median MiB/s over the rounds (median IOPS). Ratios compare median MiB/s; the raw file (O_DIRECT on ext4) is the limit.")
+    print("Cells: median MiB/s over the rounds (median IOPS). Ratios compare median MiB/s; the raw file (O_DIRECT on ext4, into new blocks on the first-touch writes) is the limit.")
     return 1 if failed else 0
 
 
