@@ -30,6 +30,31 @@ public sealed class MountControlTests
         CollectionAssert.AreEqual(new[] { "status", "bogus" }, seen);
     }
 
+    /// <summary>
+    /// Requests back to back, as `addcow list` then `unmount` make them: each is answered. (A client that connected
+    /// while the server was closing the instance that had answered the one before used to get no answer at all.)
+    /// </summary>
+    [TestMethod]
+    public async Task Send_BackToBack_EveryRequestIsAnswered()
+    {
+        string pipe = $"addcow-test-{Guid.NewGuid():N}"[..28];
+        using var stop = new CancellationTokenSource();
+        Task server = MountControl.ServeAsync(pipe, request => "handles " + request, stop.Token);
+
+        var unanswered = new List<int>();
+        for (int i = 0; i < 300; i++)
+        {
+            if (MountControl.Send(pipe, i.ToString(System.Globalization.CultureInfo.InvariantCulture), TimeSpan.FromSeconds(10)) != $"handles {i}")
+            {
+                unanswered.Add(i);
+            }
+        }
+
+        stop.Cancel();
+        await server.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.AreEqual(0, unanswered.Count, $"requests without their answer: {string.Join(", ", unanswered.Take(20))}");
+    }
+
     [TestMethod]
     public void Send_ToNoServer_ReturnsNull()
     {
