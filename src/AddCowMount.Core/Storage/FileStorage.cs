@@ -242,6 +242,7 @@ public sealed class FileStorage : IStorageProvider
 
         public void Dispose()
         {
+            _writeBehind?.Stop();
             _direct?.Dispose();
             _handle.Dispose();
         }

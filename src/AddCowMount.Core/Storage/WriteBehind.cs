@@ -61,6 +61,22 @@ internal sealed partial class WriteBehind
         ThreadPool.UnsafeQueueUserWorkItem(static self => self.Work(), this, preferLocal: false);
     }
 
+    /// <summary>
+    /// Stops the worker and waits for the call it may be in: it holds a reference on the handle, which would keep the
+    /// file open (and its lock held) for a moment after the file was closed. Called before the handle is disposed.
+    /// </summary>
+    public void Stop()
+    {
+        lock (_gate)
+        {
+            _off = true;
+            while (_working)
+            {
+                Monitor.Wait(_gate);
+            }
+        }
+    }
+
     private void Work()
     {
         while (true)
@@ -72,6 +88,7 @@ internal sealed partial class WriteBehind
                 {
                     _queued.Clear();
                     _working = false;
+                    Monitor.PulseAll(_gate);
                     return;
                 }
 
@@ -101,6 +118,11 @@ internal sealed partial class WriteBehind
 
     private void Start(long offset, long length)
     {
+        if (_off)
+        {
+            return; // stopped, or refused: the rest of this turn's ranges are not asked for
+        }
+
         bool added = false;
         try
         {

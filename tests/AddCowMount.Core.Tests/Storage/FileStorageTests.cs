@@ -261,6 +261,40 @@ public sealed class FileStorageTests
         }
     }
 
+    /// <summary>
+    /// Closing a file written in large pieces releases it at once: the next open that takes its lock (the next mount,
+    /// qemu-img after an unmount) is not refused while the file's write-behind is still handing ranges to the disk.
+    /// </summary>
+    [TestMethod]
+    public void Dispose_AfterLargeWrites_ReleasesTheLockAtOnce()
+    {
+        string folder = Directory.CreateTempSubdirectory("addcow-test-").FullName;
+        try
+        {
+            string image = Path.Combine(folder, "image.raw");
+            File.WriteAllBytes(image, []);
+            byte[] large = RandomBytes(new Random(13), 4 * 1024 * 1024);
+            for (int i = 0; i < 50; i++)
+            {
+                using (IStorageFile file = FileStorage.Instance.Open(image, writable: true, StorageLock.Exclusive))
+                {
+                    file.Write((long)i * large.Length, large); // new blocks each time: their writeback takes longest to start
+                }
+
+                using SafeFileHandle again = File.OpenHandle(image, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            }
+
+            using SafeFileHandle check = File.OpenHandle(image);
+            var last = new byte[large.Length];
+            Assert.AreEqual(large.Length, RandomAccess.Read(check, last, 49L * large.Length));
+            CollectionAssert.AreEqual(large, last, "the last write reads back");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     private static long? Dirty(string path, long offset, long length)
     {
         using var handle = new SafeFileHandle(OpenReadOnly(path), ownsHandle: true);
