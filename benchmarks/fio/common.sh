@@ -3,7 +3,8 @@
 here="$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 size_mib="${ADDCOW_FIO_SIZE:-256}"
-cli_dll="$repo/src/AddCowMount.Cli/bin/Release/net10.0/addcow.dll"
+# The CLI as a user installs it (README): published self-contained for linux-x64, with precompiled (ReadyToRun) code.
+cli_dir="$repo/artifacts/bench/linux-x64"
 
 # require_tools SCRIPT TOOL...: every tool on PATH and running as root (FUSE mounts, page-cache eviction).
 require_tools() {
@@ -18,12 +19,12 @@ require_tools() {
     fi
 }
 
-# Builds the CLI in Release unless ADDCOW_FIO_BUILD=0 and it is already built.
+# Publishes the CLI (Release) unless ADDCOW_FIO_BUILD=0 and it is already published.
 build_cli() {
-    if [ ! -f "$cli_dll" ] || [ "${ADDCOW_FIO_BUILD:-1}" = 1 ]; then
-        echo "Building the CLI (Release)..." >&2
-        dotnet build "$repo/src/AddCowMount.Cli" -c Release -v q -nologo >&2
+    if [ ! -x "$cli_dir/addcow" ] || [ "${ADDCOW_FIO_BUILD:-1}" = 1 ]; then
+        echo "Publishing the CLI (Release, linux-x64)..." >&2
+        dotnet publish "$repo/src/AddCowMount.Cli" -c Release -r linux-x64 --self-contained -o "$cli_dir" -v q -nologo >&2
     fi
 }
 
-addcow() { dotnet "$cli_dll" "$@"; }
+addcow() { "$cli_dir/addcow" "$@"; }

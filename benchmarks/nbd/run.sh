@@ -21,16 +21,17 @@ repo="$(cd "$here/../.." && pwd)"
 size_mib="${ADDCOW_NBD_SIZE:-256}"
 rounds="${ADDCOW_NBD_ROUNDS:-3}"
 cache="${ADDCOW_NBD_CACHE:-writeback}"
-cli_dll="$repo/src/AddCowMount.Cli/bin/Release/net10.0/addcow.dll"
+# The CLI as a user installs it (README): published self-contained for linux-x64, with precompiled (ReadyToRun) code.
+cli_dir="$repo/artifacts/bench/linux-x64"
 
 for tool in fio qemu-nbd qemu-img dotnet python3; do
     command -v "$tool" >/dev/null || { echo "nbd/run.sh: $tool is missing" >&2; exit 2; }
 done
 fio --enghelp=nbd >/dev/null 2>&1 || { echo "nbd/run.sh: this fio has no nbd engine" >&2; exit 2; }
 
-if [ ! -f "$cli_dll" ] || [ "${ADDCOW_NBD_BUILD:-1}" = 1 ]; then
-    echo "Building the CLI (Release)..." >&2
-    dotnet build "$repo/src/AddCowMount.Cli" -c Release -v q -nologo >&2
+if [ ! -x "$cli_dir/addcow" ] || [ "${ADDCOW_NBD_BUILD:-1}" = 1 ]; then
+    echo "Publishing the CLI (Release, linux-x64)..." >&2
+    dotnet publish "$repo/src/AddCowMount.Cli" -c Release -r linux-x64 --self-contained -o "$cli_dir" -v q -nologo >&2
 fi
 
 work="${ADDCOW_NBD_DIR:-$(mktemp -d /var/tmp/addcow-nbd.XXXXXX)}"
@@ -65,9 +66,9 @@ start_server() {
         drop_caches
         qemu-nbd --socket="$sock" --format=qcow2 --export-name=vm --persistent --shared=4 "$overlay" &
     else
-        dotnet "$cli_dll" create -b "$base" "$overlay" >/dev/null
+        "$cli_dir/addcow" create -b "$base" "$overlay" >/dev/null
         drop_caches
-        dotnet "$cli_dll" serve --socket "$sock" --name vm --cache "$cache" "$overlay" >/dev/null &
+        "$cli_dir/addcow" serve --socket "$sock" --name vm --cache "$cache" "$overlay" >/dev/null &
     fi
     server_pid=$!
     for _ in $(seq 100); do
