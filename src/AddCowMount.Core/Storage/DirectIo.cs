@@ -172,27 +172,18 @@ internal sealed partial class DirectIo : IDisposable
             return null;
         }
 
-        bool added = false;
-        handle.DangerousAddRef(ref added);
-        try
+        return Descriptors.Call(handle, (offset, length), static (fd, span) =>
         {
-            var range = new CachestatRange { Offset = (ulong)offset, Length = (ulong)length };
+            var range = new CachestatRange { Offset = (ulong)span.offset, Length = (ulong)span.length };
             Cachestat stat;
-            if (Syscall(SYS_cachestat, (int)handle.DangerousGetHandle(), &range, &stat, 0) != 0)
+            if (Syscall(SYS_cachestat, fd, &range, &stat, 0) != 0)
             {
                 s_noCachestat = true; // ENOSYS (older kernel) or a seccomp filter: cannot tell, so stay buffered
-                return null;
+                return ((long, long)?)null;
             }
 
             return ((long)stat.Cache, (long)stat.Dirty);
-        }
-        finally
-        {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
-        }
+        });
     }
 
     private bool Qualifies(long offset, int length) =>
@@ -239,27 +230,16 @@ internal sealed partial class DirectIo : IDisposable
             const int O_RDWR = 2;
             const int O_DIRECT = 0x4000;
             const int O_CLOEXEC = 0x80000;
-            bool added = false;
-            _primary.DangerousAddRef(ref added);
-            try
+            int fd = Descriptors.Call(_primary, 0, static (primary, _) =>
+                Native.Open($"/proc/self/fd/{primary}", O_RDWR | O_DIRECT | O_CLOEXEC));
+            if (fd < 0)
             {
-                int fd = Native.Open($"/proc/self/fd/{_primary.DangerousGetHandle()}", O_RDWR | O_DIRECT | O_CLOEXEC);
-                if (fd < 0)
-                {
-                    _unavailable = true;
-                    return null;
-                }
+                _unavailable = true;
+                return null;
+            }
 
-                _direct = new SafeFileHandle(fd, ownsHandle: true);
-                return _direct;
-            }
-            finally
-            {
-                if (added)
-                {
-                    _primary.DangerousRelease();
-                }
-            }
+            _direct = new SafeFileHandle(fd, ownsHandle: true);
+            return _direct;
         }
     }
 

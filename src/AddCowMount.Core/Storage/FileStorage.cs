@@ -108,27 +108,23 @@ public sealed class FileStorage : IStorageProvider
             return;
         }
 
-        const int EINTR = 4;
-        bool added = false;
-        handle.DangerousAddRef(ref added);
-        try
+        int failed = Descriptors.Call(handle, 0, static (fd, _) =>
         {
-            int fd = (int)handle.DangerousGetHandle();
+            const int EINTR = 4;
             while (Native.FSync(fd) != 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
                 if (errno != EINTR)
                 {
-                    throw new IOException($"fsync of {path} failed: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+                    return errno;
                 }
             }
-        }
-        finally
+
+            return 0;
+        });
+        if (failed != 0)
         {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
+            throw new IOException($"fsync of {path} failed: {Marshal.GetPInvokeErrorMessage(failed)}", failed);
         }
     }
 

@@ -20,29 +20,23 @@ internal static partial class SparseFiles
             return offset;
         }
 
-        bool added = false;
         try
         {
-            handle.DangerousAddRef(ref added);
-            long data = LSeek((int)handle.DangerousGetHandle(), offset, SeekData);
-            if (data >= offset)
+            return Descriptors.Call(handle, offset, static (fd, offset) =>
             {
-                return data;
-            }
+                long data = LSeek(fd, offset, SeekData);
+                if (data >= offset)
+                {
+                    return data;
+                }
 
-            // ENXIO: no data at or after offset (also offset at or past the end).
-            return data < 0 && Marshal.GetLastPInvokeError() == ENXIO ? long.MaxValue : offset;
+                // ENXIO: no data at or after offset (also offset at or past the end).
+                return data < 0 && Marshal.GetLastPInvokeError() == ENXIO ? long.MaxValue : offset;
+            });
         }
         catch (ObjectDisposedException)
         {
             return offset;
-        }
-        finally
-        {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
         }
     }
 

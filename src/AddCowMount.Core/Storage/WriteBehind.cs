@@ -123,29 +123,20 @@ internal sealed partial class WriteBehind
             return; // stopped, or refused: the rest of this turn's ranges are not asked for
         }
 
-        bool added = false;
         try
         {
-            _handle.DangerousAddRef(ref added);
-            if (SyncFileRange((int)_handle.DangerousGetHandle(), offset, length, SYNC_FILE_RANGE_WRITE) != 0)
-            {
-                // EINVAL/ESPIPE/ENOSYS: not for this file, do not ask again. EIO and the like: a writeback failure,
-                // which the next fsync reports; the hint itself stays on.
-                const int EIO = 5;
-                _off |= Marshal.GetLastPInvokeError() != EIO;
-            }
+            int errno = Descriptors.Call(_handle, (offset, length), static (fd, range) =>
+                SyncFileRange(fd, range.offset, range.length, SYNC_FILE_RANGE_WRITE) == 0 ? 0 : Marshal.GetLastPInvokeError());
+
+            // EINVAL/ESPIPE/ENOSYS: not for this file, do not ask again. EIO and the like: a writeback failure, which
+            // the next fsync reports; the hint itself stays on.
+            const int EIO = 5;
+            _off |= errno != 0 && errno != EIO;
         }
         catch (ObjectDisposedException)
         {
             // The file was closed while its ranges were queued: its flush, if it had one, has written them.
             _off = true;
-        }
-        finally
-        {
-            if (added)
-            {
-                _handle.DangerousRelease();
-            }
         }
     }
 
