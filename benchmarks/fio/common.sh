@@ -28,3 +28,13 @@ build_cli() {
 }
 
 addcow() { "$cli_dir/addcow" "$@"; }
+
+# Evicts files from the page cache (writes back dirty pages first), so the next read comes from the disk.
+drop_cache() {
+    local f
+    for f in "$@"; do
+        [ -f "$f" ] || continue
+        sync "$f" 2>/dev/null || true
+        dd if="$f" iflag=nocache count=0 status=none
+    done
+}

@@ -10,7 +10,8 @@
 # strace slows the daemon; its pass is separate and its MiB/s is not the benchmark figure.
 #
 # Usage: benchmarks/fio/profile.sh [seq-write|seq-write-again|rand-write|rand-write-again|seq-read]   (as root; fio, perf, strace, qsd, dotnet)
-#        (-again: the profiled job runs after one sequential 1 MiB write pass over the whole disk, data in the page cache)
+#        (-again: the profiled job runs after one sequential 1 MiB write pass over the whole disk, data in the page cache;
+#        the others start cold, as in run.sh: base and overlay evicted from the page cache first)
 # Env:   ADDCOW_FIO_DIR (default: new folder under /var/tmp, kept), ADDCOW_FIO_SIZE (MiB, default 256),
 #        ADDCOW_PROF_ROUNDS (default 2), ADDCOW_PROF_DEPTH (iodepth, default 4 for 1M and 16 for 4K),
 #        ADDCOW_PROF_CACHE (our mount's --cache, default writeback)
@@ -82,6 +83,14 @@ warm() {
                      --invalidate=0 --output-format=json --output="$1" --rw=write --bs=1M --iodepth=4 --end_fsync=1 >/dev/null ;;
     esac
 }
+# cold: a first-touch workload starts as run.sh's does, with the files under the target evicted from the page cache
+# (the -again workloads keep what their warm pass cached).
+cold() {
+    case "$workload" in
+        *-again) ;;
+        *) drop_cache "$work/base.raw" "$work/ours.raw" "$work/ours.add-cow" "$work/ov.qcow2" ;;
+    esac
+}
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 for round in $(seq "$rounds"); do
@@ -89,6 +98,7 @@ for round in $(seq "$rounds"); do
         tag="$target.r$round"
         start_target "$target"
         warm "$work/out/$tag.warm.json"
+        cold
         before="$(cpu_ticks "$daemon_pid")"
         perf record -q -a -g -o "$work/out/$tag.perf.data" -- \
             fio --name="$workload" --filename="$target_file" --size="${size_mib}M" --direct=1 --ioengine=libaio \
@@ -100,6 +110,7 @@ for round in $(seq "$rounds"); do
         # Second pass under strace (off-CPU: wall time in each syscall, all daemon threads).
         start_target "$target"
         warm "$work/out/$tag.warm2.json"
+        cold
         strace -c -f -w -o "$work/out/$tag.strace.txt" -p "$daemon_pid" 2>/dev/null &
         strace_pid=$!
         sleep 1

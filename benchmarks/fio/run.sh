@@ -78,16 +78,6 @@ stop_qsd() {
     done
 }
 
-# Evicts files from the page cache (writes back dirty pages first), so the next read comes from the disk.
-drop_cache() {
-    local f
-    for f in "$@"; do
-        [ -f "$f" ] || continue
-        sync "$f" 2>/dev/null || true
-        dd if="$f" iflag=nocache count=0 status=none
-    done
-}
-
 # --- the files -----------------------------------------------------------------------------------------
 echo "Preparing ${size_mib} MiB of random data in $work..." >&2
 dd if=/dev/urandom of="$work/base.raw" bs=1M count="$size_mib" status=none
