@@ -23,6 +23,7 @@ require_tools() {
 build_cli() {
     if [ ! -x "$cli_dir/addcow" ] || [ "${ADDCOW_FIO_BUILD:-1}" = 1 ]; then
         echo "Publishing the CLI (Release, linux-x64)..." >&2
+        rm -rf "$cli_dir"  # a fresh folder: publish keeps a newer file it finds there
         dotnet publish "$repo/src/AddCowMount.Cli" -c Release -r linux-x64 --self-contained -o "$cli_dir" -v q -nologo >&2
     fi
 }

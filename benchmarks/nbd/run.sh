@@ -31,6 +31,7 @@ fio --enghelp=nbd >/dev/null 2>&1 || { echo "nbd/run.sh: this fio has no nbd eng
 
 if [ ! -x "$cli_dir/addcow" ] || [ "${ADDCOW_NBD_BUILD:-1}" = 1 ]; then
     echo "Publishing the CLI (Release, linux-x64)..." >&2
+    rm -rf "$cli_dir"  # a fresh folder: publish keeps a newer file it finds there
     dotnet publish "$repo/src/AddCowMount.Cli" -c Release -r linux-x64 --self-contained -o "$cli_dir" -v q -nologo >&2
 fi
 
