@@ -204,7 +204,7 @@ public sealed class TrayUnderWineTests
 
     private static string TrayLog()
     {
-        string[] logs = Directory.GetFiles(WinePrefix.DriveC, "*.log", SearchOption.AllDirectories)
+        string[] logs = WinePrefix.FindFiles("*.log")
             .Where(f => f.Contains(Path.Combine("AddCowMount", "logs"), StringComparison.OrdinalIgnoreCase))
             .ToArray();
         return string.Join('\n', logs.Select(File.ReadAllText));

@@ -38,7 +38,7 @@ internal static partial class Msi
 
     /// <summary>Start-menu shortcuts named AddCowMount (per-machine or per-user Programs folder).</summary>
     public static string[] Shortcuts() =>
-        Directory.GetFiles(WinePrefix.DriveC, "AddCowMount.lnk", SearchOption.AllDirectories)
+        WinePrefix.FindFiles("AddCowMount.lnk")
             .Where(f => f.Contains("Start Menu", StringComparison.OrdinalIgnoreCase))
             .ToArray();
 

@@ -17,6 +17,19 @@ public static class WinePrefix
     public static string DriveC => System.IO.Path.Combine(Path, "drive_c");
 
     /// <summary>
+    /// Files under drive_c matching a pattern, found without following links: Wine links the user's Documents,
+    /// Desktop and the like to the Unix home, and a home holding its own ~/.wine leads on to dosdevices/z:, which is /,
+    /// and to /proc (where a recursive walk dies on map_files). Nothing the installer or the tray writes is behind a link.
+    /// </summary>
+    public static string[] FindFiles(string pattern) =>
+        Directory.GetFiles(DriveC, pattern, new EnumerationOptions
+        {
+            RecurseSubdirectories = true,
+            AttributesToSkip = FileAttributes.ReparsePoint,
+            MatchCasing = MatchCasing.CaseInsensitive,
+        });
+
+    /// <summary>
     /// The environment of every Wine process. DOTNET_EnableWriteXorExecute=0: under Wine 8 the .NET 10 runtime's
     /// W^X double mapping of JIT code breaks in longer runs (the CLR dies with "Internal CLR error (0x80131506)" in
     /// DynamicResolver finalization); turning W^X off avoids it and changes nothing else we test. It is set here only,
