@@ -268,31 +268,24 @@ public sealed class FileStorageTests
     [TestMethod]
     public void Dispose_AfterLargeWrites_ReleasesTheLockAtOnce()
     {
-        string folder = Directory.CreateTempSubdirectory("addcow-test-").FullName;
-        try
+        using var temp = new TempDirectory();
+        string image = temp.Combine("image.raw");
+        File.WriteAllBytes(image, []);
+        byte[] large = RandomBytes(new Random(13), 4 * 1024 * 1024);
+        for (int i = 0; i < 50; i++)
         {
-            string image = Path.Combine(folder, "image.raw");
-            File.WriteAllBytes(image, []);
-            byte[] large = RandomBytes(new Random(13), 4 * 1024 * 1024);
-            for (int i = 0; i < 50; i++)
+            using (IStorageFile file = FileStorage.Instance.Open(image, writable: true, StorageLock.Exclusive))
             {
-                using (IStorageFile file = FileStorage.Instance.Open(image, writable: true, StorageLock.Exclusive))
-                {
-                    file.Write((long)i * large.Length, large); // new blocks each time: their writeback takes longest to start
-                }
-
-                using SafeFileHandle again = File.OpenHandle(image, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+                file.Write((long)i * large.Length, large); // new blocks each time: their writeback takes longest to start
             }
 
-            using SafeFileHandle check = File.OpenHandle(image);
-            var last = new byte[large.Length];
-            Assert.AreEqual(large.Length, RandomAccess.Read(check, last, 49L * large.Length));
-            CollectionAssert.AreEqual(large, last, "the last write reads back");
+            using SafeFileHandle again = File.OpenHandle(image, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
         }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+
+        using SafeFileHandle check = File.OpenHandle(image);
+        var last = new byte[large.Length];
+        Assert.AreEqual(large.Length, RandomAccess.Read(check, last, 49L * large.Length));
+        CollectionAssert.AreEqual(large, last, "the last write reads back");
     }
 
     private static long? Dirty(string path, long offset, long length)
