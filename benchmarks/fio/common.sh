@@ -3,8 +3,8 @@
 here="$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 size_mib="${ADDCOW_FIO_SIZE:-256}"
-# The CLI as a user installs it (README): published self-contained for linux-x64, with precompiled (ReadyToRun) code.
-cli_dir="$repo/artifacts/bench/linux-x64"
+# shellcheck source=../cli.sh
+source "$repo/benchmarks/cli.sh"
 
 # require_tools SCRIPT TOOL...: every tool on PATH and running as root (FUSE mounts, page-cache eviction).
 require_tools() {
@@ -19,14 +19,8 @@ require_tools() {
     fi
 }
 
-# Publishes the CLI (Release) unless ADDCOW_FIO_BUILD=0 and it is already published.
-build_cli() {
-    if [ ! -x "$cli_dir/addcow" ] || [ "${ADDCOW_FIO_BUILD:-1}" = 1 ]; then
-        echo "Publishing the CLI (Release, linux-x64)..." >&2
-        rm -rf "$cli_dir"  # a fresh folder: publish keeps a newer file it finds there
-        dotnet publish "$repo/src/AddCowMount.Cli" -c Release -r linux-x64 --self-contained -o "$cli_dir" -v q -nologo >&2
-    fi
-}
+# Publishes the CLI unless ADDCOW_FIO_BUILD=0 and it is already published.
+build_cli() { publish_cli "${ADDCOW_FIO_BUILD:-1}"; }
 
 addcow() { "$cli_dir/addcow" "$@"; }
 

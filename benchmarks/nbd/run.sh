@@ -21,19 +21,15 @@ repo="$(cd "$here/../.." && pwd)"
 size_mib="${ADDCOW_NBD_SIZE:-256}"
 rounds="${ADDCOW_NBD_ROUNDS:-3}"
 cache="${ADDCOW_NBD_CACHE:-writeback}"
-# The CLI as a user installs it (README): published self-contained for linux-x64, with precompiled (ReadyToRun) code.
-cli_dir="$repo/artifacts/bench/linux-x64"
+# shellcheck source=../cli.sh
+source "$repo/benchmarks/cli.sh"
 
 for tool in fio qemu-nbd qemu-img dotnet python3; do
     command -v "$tool" >/dev/null || { echo "nbd/run.sh: $tool is missing" >&2; exit 2; }
 done
 fio --enghelp=nbd >/dev/null 2>&1 || { echo "nbd/run.sh: this fio has no nbd engine" >&2; exit 2; }
 
-if [ ! -x "$cli_dir/addcow" ] || [ "${ADDCOW_NBD_BUILD:-1}" = 1 ]; then
-    echo "Publishing the CLI (Release, linux-x64)..." >&2
-    rm -rf "$cli_dir"  # a fresh folder: publish keeps a newer file it finds there
-    dotnet publish "$repo/src/AddCowMount.Cli" -c Release -r linux-x64 --self-contained -o "$cli_dir" -v q -nologo >&2
-fi
+publish_cli "${ADDCOW_NBD_BUILD:-1}"
 
 work="${ADDCOW_NBD_DIR:-$(mktemp -d /var/tmp/addcow-nbd.XXXXXX)}"
 mkdir -p "$work/results"
