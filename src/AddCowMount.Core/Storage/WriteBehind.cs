@@ -11,8 +11,10 @@ namespace AddCowMount.Core.Storage;
 /// ends it finds little left to do; PostgreSQL's <c>*_flush_after</c> settings do the same for the same reason.
 /// Small writes stay lazy: random 4 KiB writes gain from being merged and written once at the flush.
 /// <para>
-/// The call is made off the writer's path, by one worker per file that takes every range queued since its last call and
-/// merges the adjacent ones: starting writeback of new data allocates its blocks and can wait for free slots in the
+/// The call is made off the writer's path, by one worker thread per file that takes every range queued since its last call
+/// and merges the adjacent ones, and ends after <see cref="IdleExit"/> without work (a thread of its own, not the thread
+/// pool's: a pool thread spins for more work between bursts, some 4,400 <c>sched_yield</c> calls per 256 MiB pass, CPU the
+/// copy and the kernel's writeback need on a small machine): starting writeback of new data allocates its blocks and can wait for free slots in the
 /// disk's queue, milliseconds a request would otherwise spend before it is answered (measured: issued inline, a first
 /// pass of 1 MiB writes at queue depth 4 had 4-15 ms median latency).
 /// </para>
@@ -28,6 +30,9 @@ internal sealed partial class WriteBehind
     /// <summary>Writes smaller than this are left to the flush.</summary>
     internal const int MinimumLength = 128 * 1024;
 
+    /// <summary>How long the worker thread waits for more ranges before it ends (the next large write starts another).</summary>
+    internal static readonly TimeSpan IdleExit = TimeSpan.FromSeconds(2);
+
     private const uint SYNC_FILE_RANGE_WRITE = 2;
 
     private readonly SafeFileHandle _handle;
@@ -39,7 +44,19 @@ internal sealed partial class WriteBehind
 
     public WriteBehind(SafeFileHandle handle) => _handle = handle;
 
-    /// <summary>Queues the range's writeback (only the first call of a burst starts the worker); returns at once.</summary>
+    /// <summary>Whether a worker thread is running (or about to): for tests.</summary>
+    internal bool Working
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _working;
+            }
+        }
+    }
+
+    /// <summary>Queues the range's writeback (starting the worker thread if none is running); returns at once.</summary>
     public void Add(long offset, long length)
     {
         if (_off || length < MinimumLength)
@@ -52,13 +69,14 @@ internal sealed partial class WriteBehind
             _queued.Add((offset, length));
             if (_working)
             {
+                Monitor.Pulse(_gate);
                 return;
             }
 
             _working = true;
         }
 
-        ThreadPool.UnsafeQueueUserWorkItem(static self => self.Work(), this, preferLocal: false);
+        new Thread(static self => ((WriteBehind)self!).Work()) { IsBackground = true, Name = "write-behind" }.Start(this);
     }
 
     /// <summary>
@@ -70,6 +88,7 @@ internal sealed partial class WriteBehind
         lock (_gate)
         {
             _off = true;
+            Monitor.PulseAll(_gate);
             while (_working)
             {
                 Monitor.Wait(_gate);
@@ -84,6 +103,10 @@ internal sealed partial class WriteBehind
             List<(long Offset, long Length)> ranges;
             lock (_gate)
             {
+                while (_queued.Count == 0 && !_off && Monitor.Wait(_gate, IdleExit))
+                {
+                }
+
                 if (_queued.Count == 0 || _off)
                 {
                     _queued.Clear();

@@ -206,28 +206,10 @@ public sealed class FileStorageTests
     [TestMethod]
     public void LargeBufferedWrite_StartsItsWriteback_SmallWriteStaysDirtyUntilTheFlush()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            Assert.Inconclusive("sync_file_range and cachestat are Linux's");
-        }
-
         string folder = Directory.CreateTempSubdirectory("addcow-test-").FullName;
         try
         {
-            // Whether this file system keeps dirty pages to count at all (tmpfs does not), asked of a plain write into
-            // a file still open (ext4 starts writeback when a file truncated on open is closed).
-            string probe = Path.Combine(folder, "probe.raw");
-            using SafeFileHandle probeHandle = File.OpenHandle(probe, FileMode.CreateNew, FileAccess.ReadWrite);
-            RandomAccess.Write(probeHandle, new byte[4096], 0);
-            if (Dirty(probe, 0, 4096) is not { } probeDirty)
-            {
-                Assert.Inconclusive("this kernel has no cachestat (Linux 6.5+)");
-            }
-            else if (probeDirty == 0)
-            {
-                Assert.Inconclusive("this file system keeps no dirty pages to count (tmpfs and the like)");
-            }
-
+            RequireDirtyPageCounts(folder);
             string image = Path.Combine(folder, "image.raw");
             File.WriteAllBytes(image, []);
             byte[] large = RandomBytes(new Random(11), 1024 * 1024);
@@ -239,13 +221,7 @@ public sealed class FileStorageTests
                 Assert.AreEqual(1, Dirty(image, 3 * 1024 * 1024, small.Length), "a small write is left dirty for the flush");
                 file.Write(0, large);
                 // Handed over by the file's worker, not by the kernel's flusher (which leaves pages dirty for 30 s).
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                while (Dirty(image, 0, large.Length) != 0 && clock.Elapsed < TimeSpan.FromSeconds(10))
-                {
-                    Thread.Sleep(10);
-                }
-
-                Assert.AreEqual(0, Dirty(image, 0, large.Length), "a large write's pages are under writeback or written soon after Write returns");
+                Assert.AreEqual(0, WaitUntilClean(image, 0, large.Length), "a large write's pages are under writeback or written soon after Write returns");
                 Assert.AreEqual(1, Dirty(image, 3 * 1024 * 1024, small.Length), "the small write is still dirty");
                 file.Flush();
                 Assert.AreEqual(0, Dirty(image, 0, 4 * 1024 * 1024), "the flush writes the rest");
@@ -286,6 +262,75 @@ public sealed class FileStorageTests
         var last = new byte[large.Length];
         Assert.AreEqual(large.Length, RandomAccess.Read(check, last, 49L * large.Length));
         CollectionAssert.AreEqual(large, last, "the last write reads back");
+    }
+
+    /// <summary>
+    /// Whether this file system keeps dirty pages to count at all (tmpfs does not), asked of a plain write into a file
+    /// still open (ext4 starts writeback when a file truncated on open is closed); inconclusive where it cannot tell.
+    /// </summary>
+    private static void RequireDirtyPageCounts(string folder)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Inconclusive("sync_file_range and cachestat are Linux's");
+        }
+
+        string probe = Path.Combine(folder, "probe.raw");
+        using SafeFileHandle probeHandle = File.OpenHandle(probe, FileMode.CreateNew, FileAccess.ReadWrite);
+        RandomAccess.Write(probeHandle, new byte[4096], 0);
+        if (Dirty(probe, 0, 4096) is not { } probeDirty)
+        {
+            Assert.Inconclusive("this kernel has no cachestat (Linux 6.5+)");
+        }
+        else if (probeDirty == 0)
+        {
+            Assert.Inconclusive("this file system keeps no dirty pages to count (tmpfs and the like)");
+        }
+    }
+
+    /// <summary>Waits up to 10 s for the range's pages to be no longer dirty; returns how many still are.</summary>
+    private static long? WaitUntilClean(string path, long offset, long length)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (Dirty(path, offset, length) != 0 && clock.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            Thread.Sleep(10);
+        }
+
+        return Dirty(path, offset, length);
+    }
+
+    /// <summary>
+    /// The write-behind worker is a thread of its own that ends once no range has come for <see cref="WriteBehind.IdleExit"/>
+    /// (on the thread pool it spun between bursts, taking CPU the copy and the kernel's writeback need), and the next
+    /// large write starts another: both bursts are handed to the disk, and no worker outlives Stop.
+    /// </summary>
+    [TestMethod]
+    public void WriteBehind_EndsItsWorkerWhenIdle_AndTheNextLargeWriteStartsAnother()
+    {
+        using var temp = new TempDirectory();
+        RequireDirtyPageCounts(temp.Path);
+        string image = temp.Combine("image.raw");
+        byte[] large = RandomBytes(new Random(14), 1024 * 1024);
+        using SafeFileHandle handle = File.OpenHandle(image, FileMode.CreateNew, FileAccess.ReadWrite);
+        var writeBehind = new WriteBehind(handle);
+
+        RandomAccess.Write(handle, large, 0);
+        writeBehind.Add(0, large.Length);
+        Assert.AreEqual(0, WaitUntilClean(image, 0, large.Length), "the first burst is handed to the disk");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (writeBehind.Working && clock.Elapsed < WriteBehind.IdleExit + TimeSpan.FromSeconds(10))
+        {
+            Thread.Sleep(50);
+        }
+
+        Assert.IsFalse(writeBehind.Working, "the worker ends when no range has come for a while");
+
+        RandomAccess.Write(handle, large, 4 * 1024 * 1024);
+        writeBehind.Add(4 * 1024 * 1024, large.Length);
+        Assert.AreEqual(0, WaitUntilClean(image, 4 * 1024 * 1024, large.Length), "a later burst starts a worker again");
+        writeBehind.Stop();
+        Assert.IsFalse(writeBehind.Working, "no worker outlives Stop");
     }
 
     private static long? Dirty(string path, long offset, long length)
