@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # FUSE benchmark with fio, all targets in the same run, over the same base data:
 #   raw      the raw file directly (ext4, O_DIRECT); its first-touch writes go to new blocks (see new_blocks)
+#   cached   another raw file through the page cache (buffered fio, no FUSE): what any export with a writeback cache
+#            can at best give on this disk and memory (its first-touch writes go to new blocks too)
 #   addcow   our mount: `addcow mount --background` of an add-cow overlay over the raw base (NAME.img view)
 #   qsd-raw  qemu-storage-daemon FUSE export of a raw file
 #   qsd-qcow2 qemu-storage-daemon FUSE export of a qcow2 overlay over the same raw base
@@ -19,8 +21,9 @@
 # The whole sequence runs ADDCOW_FIO_ROUNDS times (default 3), targets interleaved (order alternating) and overlays recreated
 # every round; the table shows the median of the rounds (single runs on a shared VM disk vary by 2-5x,
 # mostly in the fsync that ends each write job).
-# Every job uses direct=1 (all four exports accept O_DIRECT: our mount and qemu's FUSE export both run with
-# direct_io, so the kernel page cache on the FUSE side is bypassed and every request reaches the daemon).
+# Every job but the cached target's uses direct=1 (all the exports accept O_DIRECT: our mount and qemu's FUSE export both
+# run with direct_io, so the kernel page cache on the FUSE side is bypassed and every request reaches the daemon); the
+# cached target's are buffered, fio's own reads and writes through the page cache.
 # Prints a markdown table with MiB/s, IOPS, ratios ours/qcow2 and ours/raw-export, and the targets.
 #
 # Usage: benchmarks/fio/run.sh            (as root; needs fio, fuse3, qemu-utils/qemu-storage-daemon, dotnet)
@@ -83,6 +86,7 @@ echo "Preparing ${size_mib} MiB of random data in $work..." >&2
 dd if=/dev/urandom of="$work/base.raw" bs=1M count="$size_mib" status=none
 cp "$work/base.raw" "$work/raw-direct.img"
 cp "$work/base.raw" "$work/raw-export.img"
+cp "$work/base.raw" "$work/raw-cached.img"
 mkdir -p "$work/mnt"
 
 make_ours() {
@@ -126,6 +130,7 @@ stop_qsd_named() {
 underlying() {
     case "$1" in
         raw) echo "$work/raw-direct.img" ;;
+        cached) echo "$work/raw-cached.img" ;;
         addcow) echo "$work/base.raw $work/ours.raw $work/ours.add-cow" ;;
         qsd-raw) echo "$work/raw-export.img" ;;
         qsd-qcow2) echo "$work/base.raw $work/ov.qcow2" ;;
@@ -134,6 +139,7 @@ underlying() {
 target_file() {
     case "$1" in
         raw) echo "$work/raw-direct.img" ;;
+        cached) echo "$work/raw-cached.img" ;;
         addcow) echo "$work/mnt/ours.img" ;;
         qsd-raw) echo "$work/qsd-raw.exp" ;;
         qsd-qcow2) echo "$work/qsd-qcow2.exp" ;;
@@ -144,10 +150,11 @@ target_file() {
 round=0
 run_job() {
     local target="$1" workload="$2"; shift 2
-    local file out
+    local file out direct=1
     file="$(target_file "$target")"
     out="$results/$target.$workload.r$round.json"
-    fio --name="$workload" --filename="$file" --size="${size_mib}M" --direct=1 --ioengine=libaio \
+    [ "$target" = cached ] && direct=0
+    fio --name="$workload" --filename="$file" --size="${size_mib}M" --direct="$direct" --ioengine=libaio \
         --runtime="$runtime" --invalidate=0 --output-format=json --output="$out" "$@" >/dev/null
     echo "  round $round: $target $workload done" >&2
 }
@@ -169,9 +176,13 @@ fresh_cold() {
 # its writes allocate new blocks as every overlay's do (on this VM's disk those run at about two thirds of the rate
 # of overwrites: the raw file's overwrite rate is no limit for them). The other targets are left alone.
 new_blocks() {
-    [ "$1" = raw ] || return 0
-    rm -f "$work/raw-direct.img"
-    truncate -s "${size_mib}M" "$work/raw-direct.img"
+    local file
+    case "$1" in
+        raw | cached) file="$(target_file "$1")" ;;
+        *) return 0 ;;
+    esac
+    rm -f "$file"
+    truncate -s "${size_mib}M" "$file"
 }
 
 # first_touch TARGET FRESH seq|rand DEPTH: on a fresh overlay, one read pass from the backing file, then one
@@ -205,6 +216,7 @@ run_target() {
 
 # The raw file gets its data back (a copy of the base) wherever the others get a fresh overlay: its reads read data.
 refresh_raw() { cp "$work/base.raw" "$work/raw-direct.img"; }
+refresh_cached() { cp "$work/base.raw" "$work/raw-cached.img"; }
 refresh_ours() { unmount_ours; make_ours; mount_ours; }
 refresh_qsd_raw() { :; }
 refresh_qsd_qcow2() { stop_qsd_named qcow2; make_qcow2; start_qsd_qcow2; }
@@ -217,11 +229,12 @@ start_qsd_qcow2
 
 # The order alternates between rounds (forward, then reversed), so no target always runs right after the same other.
 for round in $(seq "$rounds"); do
-    order=(raw addcow qsd-raw qsd-qcow2)
-    [ $((round % 2)) = 0 ] && order=(qsd-qcow2 qsd-raw addcow raw)
+    order=(raw cached addcow qsd-raw qsd-qcow2)
+    [ $((round % 2)) = 0 ] && order=(qsd-qcow2 qsd-raw addcow cached raw)
     for target in "${order[@]}"; do
         case "$target" in
             raw) run_target raw refresh_raw ;;
+            cached) run_target cached refresh_cached ;;
             addcow) run_target addcow refresh_ours ;;
             qsd-raw) run_target qsd-raw refresh_qsd_raw ;;
             qsd-qcow2) run_target qsd-qcow2 refresh_qsd_qcow2 ;;
@@ -239,6 +252,6 @@ if [ -n "${ADDCOW_FIO_JSON:-}" ]; then
 fi
 
 echo
-echo "fio $(fio --version | sed 's/^fio-//'), ${size_mib} MiB disk, direct=1, libaio (1 MiB and 4 KiB at iodepth 4 and 16), ≤ ${runtime} s per job, writes end with fsync, median of $rounds rounds, addcow --cache $cache; $(uname -r), $(nproc) cores"
+echo "fio $(fio --version | sed 's/^fio-//'), ${size_mib} MiB disk, direct=1 (the page-cache file buffered), libaio (1 MiB and 4 KiB at iodepth 4 and 16), ≤ ${runtime} s per job, writes end with fsync, median of $rounds rounds, addcow --cache $cache; $(uname -r), $(nproc) cores"
 echo
 python3 "$here/table.py" "$results"
