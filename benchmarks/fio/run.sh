@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # FUSE benchmark with fio, all targets in the same run, over the same base data:
 #   raw      the raw file directly (ext4, O_DIRECT); its first-touch writes go to new blocks (see new_blocks)
-#   cached   another raw file through the page cache (buffered fio, no FUSE): what any export with a writeback cache
-#            can at best give on this disk and memory (its first-touch writes go to new blocks too)
+#   cached   another raw file through the page cache (buffered fio, no FUSE): what a plain buffered writer gets from
+#            this disk and memory (its first-touch writes go to new blocks too; fio's buffered libaio is synchronous,
+#            so its cold reads run one request at a time whatever the depth)
 #   addcow   our mount: `addcow mount --background` of an add-cow overlay over the raw base (NAME.img view)
 #   qsd-raw  qemu-storage-daemon FUSE export of a raw file
 #   qsd-qcow2 qemu-storage-daemon FUSE export of a qcow2 overlay over the same raw base

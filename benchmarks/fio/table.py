@@ -77,7 +77,7 @@ def main():
         print(f"| {title} | " + " | ".join(cell(*values[t]) for t in TARGETS)
               + f" | {vs_qcow2:.2f}x | {ratio('qsd-raw'):.2f}x | {ratio('raw'):.2f}x | {ratio('cached'):.2f}x | {met} |")
     print()
-    print("Cells: median MiB/s over the rounds (median IOPS). Ratios compare median MiB/s; the raw file (O_DIRECT on ext4) and the plain file through the page cache (buffered, no FUSE: the most an export with a writeback cache can give) are the limits; both write new blocks on the first-touch writes.")
+    print("Cells: median MiB/s over the rounds (median IOPS). Ratios compare median MiB/s; the raw file (O_DIRECT on ext4) and the plain file through the page cache (buffered fio, no FUSE: what a plain buffered writer gets from this disk and memory; buffered libaio runs one request at a time, so its cold reads are at depth 1) are the references; both write new blocks on the first-touch writes.")
     return 1 if failed else 0
 
 
