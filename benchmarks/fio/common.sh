@@ -24,6 +24,30 @@ build_cli() { publish_cli "${ADDCOW_FIO_BUILD:-1}"; }
 
 addcow() { "$cli_dir/addcow" "$@"; }
 
+# qsd_fuse EXPORT PIDFILE BLOCKDEV-ARGS...: starts qemu-storage-daemon with a writable FUSE export, at EXPORT (made an
+# empty file first), of the --blockdev node named "top"; returns once it has daemonized (its pid is in PIDFILE).
+qsd_fuse() {
+    local exp="$1" pidfile="$2"
+    shift 2
+    : > "$exp"
+    qemu-storage-daemon "$@" --export "type=fuse,id=e,node-name=top,mountpoint=$exp,writable=on" \
+        --pidfile "$pidfile" --daemonize
+}
+
+# qcow2_blockdevs OVERLAY: sets the array blockdevs to the --blockdev arguments of a qcow2 overlay as node "top"
+# (its file as node "f").
+qcow2_blockdevs() { blockdevs=(--blockdev "driver=file,node-name=f,filename=$1" --blockdev driver=qcow2,node-name=top,file=f); }
+
+# stop_qsd PID: stops one qemu-storage-daemon we started and waits (up to 5 s) until it has exited.
+stop_qsd() {
+    local pid="$1" i
+    kill "$pid" 2>/dev/null || return 0
+    for i in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+}
+
 # Evicts files from the page cache (writes back dirty pages first), so the next read comes from the disk.
 drop_cache() {
     local f

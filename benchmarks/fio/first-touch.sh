@@ -23,15 +23,15 @@ qsd_pid=""
 cleanup() {
     set +e
     mountpoint -q "$work/mnt" 2>/dev/null && addcow unmount "$work/mnt" >/dev/null
-    stop_qsd
+    stop_ours_qsd
     rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-stop_qsd() {
+# Stops our qemu-storage-daemon, if one runs, and unmounts its export if it left it behind.
+stop_ours_qsd() {
     [ -n "$qsd_pid" ] || return 0
-    kill "$qsd_pid" 2>/dev/null
-    while kill -0 "$qsd_pid" 2>/dev/null; do sleep 0.1; done
+    stop_qsd "$qsd_pid"
     qsd_pid=""
     grep -qs " $work/q.exp " /proc/mounts && fusermount3 -u "$work/q.exp"
     return 0
@@ -67,10 +67,8 @@ for round in $(seq "$rounds"); do
             qsd-qcow2)
                 rm -f ov.qcow2
                 qemu-img create -q -f qcow2 -b base.raw -F raw ov.qcow2 "${size_mib}M"
-                : > q.exp
-                qemu-storage-daemon --blockdev driver=file,node-name=f,filename=ov.qcow2 \
-                    --blockdev driver=qcow2,node-name=top,file=f \
-                    --export type=fuse,id=e,node-name=top,mountpoint=q.exp,writable=on --pidfile q.pid --daemonize
+                qcow2_blockdevs ov.qcow2
+                qsd_fuse q.exp q.pid "${blockdevs[@]}"
                 qsd_pid="$(cat q.pid)"
                 file=q.exp direct=1
                 drop_cache base.raw ov.qcow2 ;;
@@ -85,7 +83,7 @@ for round in $(seq "$rounds"); do
         printf '%s round %d %-9s read: %-20s write: %s\n' "$(date +%T)" "$round" "$target" "$read" "$write"
         case "$target" in
             addcow) addcow unmount mnt >/dev/null ;;
-            qsd-qcow2) stop_qsd ;;
+            qsd-qcow2) stop_ours_qsd ;;
         esac
     done
 done

@@ -58,14 +58,11 @@ start_target() {
             [ -n "$daemon_pid" ] || { echo "fio/profile.sh: the mount did not say its pid" >&2; exit 1; }
             target_file="$work/mnt/ours.img" ;;
         qsd-qcow2)
-            if [ -n "$qsd_pid" ]; then kill "$qsd_pid"; while kill -0 "$qsd_pid" 2>/dev/null; do sleep 0.1; done; fi
+            if [ -n "$qsd_pid" ]; then stop_qsd "$qsd_pid"; fi
             rm -f "$work/ov.qcow2"
             qemu-img create -q -f qcow2 -b base.raw -F raw "$work/ov.qcow2" "${size_mib}M"
-            : > "$work/qsd.exp"
-            qemu-storage-daemon --blockdev "driver=file,node-name=f,filename=$work/ov.qcow2" \
-                --blockdev driver=qcow2,node-name=top,file=f \
-                --export "type=fuse,id=e,node-name=top,mountpoint=$work/qsd.exp,writable=on" \
-                --pidfile "$work/qsd.pid" --daemonize
+            qcow2_blockdevs "$work/ov.qcow2"
+            qsd_fuse "$work/qsd.exp" "$work/qsd.pid" "${blockdevs[@]}"
             qsd_pid="$(cat "$work/qsd.pid")"
             daemon_pid="$qsd_pid"
             target_file="$work/qsd.exp" ;;

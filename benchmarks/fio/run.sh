@@ -72,16 +72,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Stops one qemu-storage-daemon we started (by its pid) and waits until its FUSE export is gone.
-stop_qsd() {
-    local pid="$1" i
-    kill "$pid" 2>/dev/null || return 0
-    for i in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-}
-
 # --- the files -----------------------------------------------------------------------------------------
 echo "Preparing ${size_mib} MiB of random data in $work..." >&2
 dd if=/dev/urandom of="$work/base.raw" bs=1M count="$size_mib" status=none
@@ -105,18 +95,11 @@ unmount_ours() { addcow unmount "$work/mnt" >/dev/null; }
 # start_qsd NAME BLOCKDEV-ARGS...: exports the last --blockdev node at $work/qsd-NAME.exp
 start_qsd() {
     local name="$1"; shift
-    local exp="$work/qsd-$name.exp" pidfile="$work/qsd-$name.pid"
-    : > "$exp"
-    qemu-storage-daemon "$@" \
-        --export "type=fuse,id=e-$name,node-name=top,mountpoint=$exp,writable=on" \
-        --pidfile "$pidfile" --daemonize
-    qsd_pids+=("$(cat "$pidfile")")
+    qsd_fuse "$work/qsd-$name.exp" "$work/qsd-$name.pid" "$@"
+    qsd_pids+=("$(cat "$work/qsd-$name.pid")")
 }
 start_qsd_raw() { start_qsd raw --blockdev "driver=file,node-name=top,filename=$work/raw-export.img"; }
-start_qsd_qcow2() {
-    start_qsd qcow2 --blockdev "driver=file,node-name=f,filename=$work/ov.qcow2" \
-        --blockdev "driver=qcow2,node-name=top,file=f"
-}
+start_qsd_qcow2() { qcow2_blockdevs "$work/ov.qcow2"; start_qsd qcow2 "${blockdevs[@]}"; }
 stop_qsd_named() {
     local name="$1" pid
     pid="$(cat "$work/qsd-$name.pid")"
