@@ -124,7 +124,7 @@ public sealed class CliUnderWineTests
         static void AssertRefused(RunResult result, string reason)
         {
             Assert.AreEqual(1, result.ExitCode, result.Describe());
-            string[] lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            string[] lines = result.ProgramErrorLines;
             Assert.HasCount(1, lines, result.Describe());
             StringAssert.StartsWith(lines[0], "addcow: ", result.Describe());
             StringAssert.Contains(lines[0], reason, result.Describe());
@@ -171,7 +171,7 @@ public sealed class CliUnderWineTests
             RunResult writer = WindowsCli.Run(dir, "io", "-c", "write -P 0x55 0 512", "vm.add-cow");
             Assert.AreEqual(1, writer.ExitCode, writer.Describe());
             StringAssert.Contains(writer.Error, "in use by another process", writer.Describe());
-            Assert.HasCount(1, writer.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries), writer.Describe());
+            Assert.HasCount(1, writer.ProgramErrorLines, writer.Describe());
             RunResult resize = WindowsCli.Run(dir, "resize", "vm.add-cow", "+1M");
             Assert.AreEqual(1, resize.ExitCode, resize.Describe());
             StringAssert.Contains(resize.Error, "in use by another process", resize.Describe());
@@ -208,7 +208,7 @@ public sealed class CliUnderWineTests
         using var ws = new Workspace("colon");
         RunResult result = WindowsCli.Run(ws.Root, "unmount", "X:");
         Assert.AreEqual(1, result.ExitCode, result.Describe());
-        Assert.AreEqual("addcow: X: nothing is mounted there by addcow", result.Error.Trim(), result.Describe());
+        CollectionAssert.AreEqual(new[] { "addcow: X: nothing is mounted there by addcow" }, result.ProgramErrorLines, result.Describe());
     }
 
     private static string StoredBackingName(string addCowPath)

@@ -9,6 +9,19 @@ public sealed record RunResult(string CommandLine, int ExitCode, byte[] OutputBy
 
     public string Describe() => new ProcessResult(CommandLine, ExitCode, OutputBytes, Error).Describe();
 
+    /// <summary>
+    /// The program's own stderr lines: Wine's loader writes its diagnostics to the same stream, each starting with
+    /// "wine: " (a fault in one of Wine's threads, "starting debugger..."), and a test of what addcow prints must not
+    /// count them. Any other line, ours or not, stays.
+    /// </summary>
+    public string[] ProgramErrorLines => WithoutWineLines(Error);
+
+    internal static string[] WithoutWineLines(string error) =>
+        error.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.TrimEnd('\r'))
+            .Where(line => line.Length > 0 && !line.StartsWith("wine: ", StringComparison.Ordinal))
+            .ToArray();
+
     public RunResult Succeeded()
     {
         Assert.AreEqual(0, ExitCode, Describe());
