@@ -5,6 +5,8 @@ repo="$(cd "$here/../.." && pwd)"
 size_mib="${ADDCOW_FIO_SIZE:-256}"
 # shellcheck source=../cli.sh
 source "$repo/benchmarks/cli.sh"
+# shellcheck source=../host-pages.sh
+source "$repo/benchmarks/host-pages.sh"
 
 # require_tools SCRIPT TOOL...: every tool on PATH and running as root (FUSE mounts, page-cache eviction).
 require_tools() {

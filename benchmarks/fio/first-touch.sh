@@ -22,12 +22,14 @@ work="$(mktemp -d /var/tmp/addcow-first-touch.XXXXXX)"
 qsd_pid=""
 cleanup() {
     set +e
+    host_pages_end
     mountpoint -q "$work/mnt" 2>/dev/null && addcow unmount "$work/mnt" >/dev/null
     stop_ours_qsd
     rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+host_pages_begin $((16 * size_mib))
 # Stops our qemu-storage-daemon, if one runs, and unmounts its export if it left it behind.
 stop_ours_qsd() {
     [ -n "$qsd_pid" ] || return 0
@@ -52,7 +54,7 @@ mibs, p50 = d["bw_bytes"] / 2**20, d["clat_ns"]["percentile"]["50.000000"] / 1e6
 print("%.0f MiB/s %.1f ms" % (mibs, p50), end="")'
 }
 
-echo "size ${size_mib} MiB, 1 MiB requests at iodepth $depth; per round: MiB/s and median latency of the read, then the write"
+echo "size ${size_mib} MiB, 1 MiB requests at iodepth $depth; $host_pages_state; per round: MiB/s and median latency of the read, then the write"
 for round in $(seq "$rounds"); do
     order=(addcow qsd-qcow2 cached)
     [ $((round % 2)) = 0 ] && order=(cached qsd-qcow2 addcow)

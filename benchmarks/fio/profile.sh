@@ -37,11 +37,14 @@ mkdir -p "$work/mnt" "$work/out"
 qsd_pid=""
 cleanup() {
     set +e
+    host_pages_end
     mountpoint -q "$work/mnt" && addcow unmount "$work/mnt" >/dev/null 2>&1
     [ -n "$qsd_pid" ] && kill "$qsd_pid" 2>/dev/null && sleep 0.5
     grep -qs " $work/qsd.exp " /proc/mounts && fusermount3 -u "$work/qsd.exp"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
+host_pages_begin $((16 * size_mib))
 
 [ -f "$work/base.raw" ] || dd if=/dev/urandom of="$work/base.raw" bs=1M count="$size_mib" status=none
 

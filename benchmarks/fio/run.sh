@@ -34,6 +34,9 @@
 #        ADDCOW_FIO_ROUNDS  rounds (default 3)
 #        ADDCOW_FIO_JSON  also write the raw fio JSON results to this folder
 #        ADDCOW_FIO_CACHE our mount's --cache: writeback (default, as qsd's cache.direct=off) or none
+#        ADDCOW_HOST_PAGES=keep  leave the VM's free-page reporting on (benchmarks/host-pages.sh)
+#        ADDCOW_FIO_TARGETS  the targets to run, space-separated (default: raw cached addcow qsd-raw qsd-qcow2); a
+#                         cut-down run (e.g. "addcow" alone) shows whether a target's figures depend on the others
 set -euo pipefail
 
 # shellcheck source=common.sh
@@ -41,6 +44,17 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 runtime="${ADDCOW_FIO_TIME:-3}"
 cache="${ADDCOW_FIO_CACHE:-writeback}"
 rounds="${ADDCOW_FIO_ROUNDS:-3}"
+all_targets=(raw cached addcow qsd-raw qsd-qcow2)
+read -r -a targets <<< "${ADDCOW_FIO_TARGETS:-${all_targets[*]}}"
+[ "${#targets[@]}" -gt 0 ] || { echo "fio/run.sh: ADDCOW_FIO_TARGETS names no target" >&2; exit 2; }
+for t in "${targets[@]}"; do
+    case " ${all_targets[*]} " in
+        *" $t "*) ;;
+        *) echo "fio/run.sh: unknown target '$t' in ADDCOW_FIO_TARGETS (known: ${all_targets[*]})" >&2; exit 2 ;;
+    esac
+done
+# wants TARGET: whether this run includes TARGET.
+wants() { case " ${targets[*]} " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 require_tools fio/run.sh fio qemu-storage-daemon qemu-img fusermount3 dotnet python3
 build_cli
 
@@ -56,6 +70,7 @@ mkdir -p "$results"
 qsd_pids=()
 cleanup() {
     set +e
+    host_pages_end
     if mountpoint -q "$work/mnt" 2>/dev/null; then
         addcow unmount "$work/mnt" >/dev/null 2>&1 || fusermount3 -u "$work/mnt"
     fi
@@ -72,12 +87,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# The run's page cache (the files below and what the passes fill) lands on pages of this VM, not the host's.
+host_pages_begin $((16 * size_mib))
+
 # --- the files -----------------------------------------------------------------------------------------
 echo "Preparing ${size_mib} MiB of random data in $work..." >&2
 dd if=/dev/urandom of="$work/base.raw" bs=1M count="$size_mib" status=none
-cp "$work/base.raw" "$work/raw-direct.img"
-cp "$work/base.raw" "$work/raw-export.img"
-cp "$work/base.raw" "$work/raw-cached.img"
+wants raw && cp "$work/base.raw" "$work/raw-direct.img"
+wants qsd-raw && cp "$work/base.raw" "$work/raw-export.img"
+wants cached && cp "$work/base.raw" "$work/raw-cached.img"
 mkdir -p "$work/mnt"
 
 make_ours() {
@@ -205,16 +223,16 @@ refresh_ours() { unmount_ours; make_ours; mount_ours; }
 refresh_qsd_raw() { :; }
 refresh_qsd_qcow2() { stop_qsd_named qcow2; make_qcow2; start_qsd_qcow2; }
 
-make_ours
-make_qcow2
-mount_ours
-start_qsd_raw
-start_qsd_qcow2
+if wants addcow; then make_ours; mount_ours; fi
+wants qsd-raw && start_qsd_raw
+if wants qsd-qcow2; then make_qcow2; start_qsd_qcow2; fi
 
 # The order alternates between rounds (forward, then reversed), so no target always runs right after the same other.
+reversed=()
+for ((i = ${#targets[@]} - 1; i >= 0; i--)); do reversed+=("${targets[i]}"); done
 for round in $(seq "$rounds"); do
-    order=(raw cached addcow qsd-raw qsd-qcow2)
-    [ $((round % 2)) = 0 ] && order=(qsd-qcow2 qsd-raw addcow cached raw)
+    order=("${targets[@]}")
+    [ $((round % 2)) = 0 ] && order=("${reversed[@]}")
     for target in "${order[@]}"; do
         case "$target" in
             raw) run_target raw refresh_raw ;;
@@ -226,9 +244,9 @@ for round in $(seq "$rounds"); do
     done
 done
 
-unmount_ours
-stop_qsd_named raw
-stop_qsd_named qcow2
+wants addcow && unmount_ours
+wants qsd-raw && stop_qsd_named raw
+wants qsd-qcow2 && stop_qsd_named qcow2
 
 if [ -n "${ADDCOW_FIO_JSON:-}" ]; then
     mkdir -p "$ADDCOW_FIO_JSON"
@@ -236,6 +254,6 @@ if [ -n "${ADDCOW_FIO_JSON:-}" ]; then
 fi
 
 echo
-echo "fio $(fio --version | sed 's/^fio-//'), ${size_mib} MiB disk, direct=1 (the page-cache file buffered), libaio (1 MiB and 4 KiB at iodepth 4 and 16), ≤ ${runtime} s per job, writes end with fsync, median of $rounds rounds, addcow --cache $cache; $(uname -r), $(nproc) cores"
+echo "fio $(fio --version | sed 's/^fio-//'), ${size_mib} MiB disk, direct=1 (the page-cache file buffered), libaio (1 MiB and 4 KiB at iodepth 4 and 16), ≤ ${runtime} s per job, writes end with fsync, median of $rounds rounds, addcow --cache $cache; $(uname -r), $(nproc) cores; targets: ${targets[*]}; $host_pages_state"
 echo
 python3 "$here/table.py" "$results"

@@ -23,6 +23,8 @@ rounds="${ADDCOW_NBD_ROUNDS:-3}"
 cache="${ADDCOW_NBD_CACHE:-writeback}"
 # shellcheck source=../cli.sh
 source "$repo/benchmarks/cli.sh"
+# shellcheck source=../host-pages.sh
+source "$repo/benchmarks/host-pages.sh"
 
 for tool in fio qemu-nbd qemu-img dotnet python3; do
     command -v "$tool" >/dev/null || { echo "nbd/run.sh: $tool is missing" >&2; exit 2; }
@@ -39,13 +41,16 @@ sock="$work/nbd.sock"
 server_pid=""
 
 cleanup() {
+    host_pages_end
     if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
         kill "$server_pid" 2>/dev/null || true
         wait "$server_pid" 2>/dev/null || true
     fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
 
+host_pages_begin $((16 * size_mib))
 echo "Writing a ${size_mib} MiB random base..." >&2
 head -c "$((size_mib << 20))" /dev/urandom > "$base"
 
@@ -119,4 +124,5 @@ for round in $(seq "$rounds"); do
 done
 
 python3 "$here/table.py" "$work/results" "$rounds" "$size_mib"
+echo "($host_pages_state)"
 echo "fio JSON results: $work/results" >&2
