@@ -18,6 +18,14 @@ public sealed record FuseMountOptions
     /// <summary>Largest write request in bytes (the kernel caps it at 1 MiB).</summary>
     public int MaxWrite { get; init; } = KernelMaxTransfer;
 
+    /// <summary>
+    /// Most asynchronous requests the kernel keeps in flight to us (FUSE <c>max_background</c>): a queue-depth client's
+    /// direct reads and writes are sent as background requests, and the kernel's default of 12 holds a client at queue
+    /// depth 16 or 32 (a VM's, fio's) in its submission call until one of the 12 is answered. 64 lets such a queue
+    /// reach us whole; the congestion threshold is set at three quarters of it.
+    /// </summary>
+    public int MaxBackground { get; init; } = 64;
+
     /// <summary>Most worker threads libfuse's multithreaded loop may run.</summary>
     public int MaxThreads { get; init; } = 10;
 

@@ -68,6 +68,11 @@ internal static class FuseOptionBuilder
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxWrite, "MaxWrite must be between 4 KiB and 1 MiB.");
         }
 
+        if (options.MaxBackground is < 1 or > ushort.MaxValue)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxBackground, "MaxBackground must be between 1 and 65535.");
+        }
+
         if (options.MaxThreads is < 1 or > 1024)
         {
             throw new ArgumentOutOfRangeException(nameof(options), options.MaxThreads, "MaxThreads must be between 1 and 1024.");

@@ -71,9 +71,9 @@ internal sealed partial class FuseVolumeAdapter : IDisposable
 
     public int OpenHandleCount => _handles.Count;
 
-    public void OnInit(uint protocolMajor, uint protocolMinor, uint maxWrite, uint maxRead)
+    public void OnInit(uint protocolMajor, uint protocolMinor, uint maxWrite, uint maxRead, uint maxBackground)
     {
-        LogInit(_logger, protocolMajor, protocolMinor, maxWrite, maxRead);
+        LogInit(_logger, protocolMajor, protocolMinor, maxWrite, maxRead, maxBackground);
         _initialized.TrySetResult();
     }
 
@@ -445,8 +445,8 @@ internal sealed partial class FuseVolumeAdapter : IDisposable
     [LoggerMessage(Level = LogLevel.Trace, Message = "FUSE {Operation} offset {Offset} size {Size} -> {Result}")]
     private static partial void LogIo(ILogger logger, string operation, long offset, int size, int result);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "FUSE init: protocol {Major}.{Minor}, max_write {MaxWrite}, max_read {MaxRead}")]
-    private static partial void LogInit(ILogger logger, uint major, uint minor, uint maxWrite, uint maxRead);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "FUSE init: protocol {Major}.{Minor}, max_write {MaxWrite}, max_read {MaxRead}, max_background {MaxBackground}")]
+    private static partial void LogInit(ILogger logger, uint major, uint minor, uint maxWrite, uint maxRead, uint maxBackground);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Flushing the volume at unmount failed: {Status}")]
     private static partial void LogFlushFailed(ILogger logger, VolumeStatus status);

@@ -34,6 +34,23 @@ public sealed class FuseMountIntegrationTests
     }
 
     [TestMethod]
+    public void Mount_LetsTheKernelKeep64AsynchronousRequestsInFlight()
+    {
+        using var mounted = new MountedVolume();
+
+        // The kernel's view of the connection, in the FUSE control file system (/sys/fs/fuse/connections/DEV, named by
+        // the mount's device number as the kernel stores it: major << 20 | minor).
+        string connections = FuseControl.Folder();
+        ToolResult stat = Tool.Run("stat", "-c", "%Hd %Ld", mounted.PathOf(InMemoryVolume.DiskPath));
+        Assert.AreEqual(0, stat.ExitCode, stat.Error);
+        uint[] device = stat.Output.Trim().Split(' ').Select(uint.Parse).ToArray();
+        string connection = Path.Combine(connections, ((device[0] << 20) | device[1]).ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        Assert.AreEqual("64", File.ReadAllText(Path.Combine(connection, "max_background")).Trim(), "the kernel's default is 12");
+        Assert.AreEqual("48", File.ReadAllText(Path.Combine(connection, "congestion_threshold")).Trim());
+    }
+
+    [TestMethod]
     public void Read_UnalignedLargeRanges_MatchVolumeBytes()
     {
         using var mounted = new MountedVolume();

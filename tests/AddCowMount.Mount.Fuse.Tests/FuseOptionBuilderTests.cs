@@ -69,9 +69,11 @@ public sealed class FuseOptionBuilderTests
     [DataRow(2 * 1048576, 1048576, 10)]
     [DataRow(1048576, 100, 10)]
     [DataRow(1048576, 1048576, 0)]
-    public void OutOfRangeLimits_AreRefused(int maxRead, int maxWrite, int threads)
+    [DataRow(1048576, 1048576, 10, 0)]
+    [DataRow(1048576, 1048576, 10, 65536)]
+    public void OutOfRangeLimits_AreRefused(int maxRead, int maxWrite, int threads, int maxBackground = 64)
     {
-        var options = new FuseMountOptions { MaxRead = maxRead, MaxWrite = maxWrite, MaxThreads = threads };
+        var options = new FuseMountOptions { MaxRead = maxRead, MaxWrite = maxWrite, MaxThreads = threads, MaxBackground = maxBackground };
 
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(() => FuseOptionBuilder.BuildOptionString(options));
     }

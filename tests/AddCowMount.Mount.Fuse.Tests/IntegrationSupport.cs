@@ -114,6 +114,32 @@ internal static class Tool
     }
 }
 
+/// <summary>The FUSE control file system, where the kernel shows each connection's negotiated limits.</summary>
+internal static class FuseControl
+{
+    private const string Path = "/sys/fs/fuse/connections";
+
+    /// <summary>
+    /// Its folder, mounted first if it is not (systemd mounts it at boot; a bare VM or container may not, and root can
+    /// mount it here); inconclusive where neither is so.
+    /// </summary>
+    public static string Folder()
+    {
+        if (MountTable.Find(Path) is null)
+        {
+            if (Tool.Run("id", "-u").Output.Trim() != "0")
+            {
+                Assert.Inconclusive($"{Path} is not mounted and only root can mount it");
+            }
+
+            ToolResult mount = Tool.Run("mount", "-t", "fusectl", "fusectl", Path);
+            Assert.AreEqual(0, mount.ExitCode, "mount -t fusectl: " + mount.Error);
+        }
+
+        return Path;
+    }
+}
+
 /// <summary>Direct libc calls, so a test sees the exact errno the mount answered.</summary>
 internal static partial class Posix
 {

@@ -42,6 +42,8 @@ public sealed class NativeLayoutTests
         Assert.AreEqual(128, Marshal.SizeOf<FuseConnInfo>());
         Assert.AreEqual(8, (int)Marshal.OffsetOf<FuseConnInfo>(nameof(FuseConnInfo.MaxWrite)));
         Assert.AreEqual(12, (int)Marshal.OffsetOf<FuseConnInfo>(nameof(FuseConnInfo.MaxRead)));
+        Assert.AreEqual(28, (int)Marshal.OffsetOf<FuseConnInfo>(nameof(FuseConnInfo.MaxBackground)));
+        Assert.AreEqual(32, (int)Marshal.OffsetOf<FuseConnInfo>(nameof(FuseConnInfo.CongestionThreshold)));
         Assert.AreEqual(128, Marshal.SizeOf<FuseConfig>());
         Assert.AreEqual(40, (int)Marshal.OffsetOf<FuseConfig>(nameof(FuseConfig.AttrTimeout)));
         Assert.AreEqual(72, (int)Marshal.OffsetOf<FuseConfig>(nameof(FuseConfig.DirectIo)));

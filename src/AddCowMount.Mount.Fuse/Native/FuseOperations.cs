@@ -350,6 +350,8 @@ internal static unsafe class FuseOperations
                 // libfuse clamps max_write to its buffer (1 MiB); max_read must equal the max_read mount option.
                 connection->MaxWrite = (uint)adapter.Options.MaxWrite;
                 connection->MaxRead = (uint)adapter.Options.MaxRead;
+                connection->MaxBackground = (uint)adapter.Options.MaxBackground;
+                connection->CongestionThreshold = (uint)(adapter.Options.MaxBackground * 3 / 4);
                 if (config != null)
                 {
                     (bool directIo, bool kernelCache) = FuseOptionBuilder.CacheFlags(adapter.Options.CacheMode);
@@ -358,7 +360,7 @@ internal static unsafe class FuseOperations
                     config->AutoCache = 0;
                 }
 
-                adapter.OnInit(connection->ProtoMajor, connection->ProtoMinor, connection->MaxWrite, connection->MaxRead);
+                adapter.OnInit(connection->ProtoMajor, connection->ProtoMinor, connection->MaxWrite, connection->MaxRead, connection->MaxBackground);
             }
         }
         catch (Exception exception)

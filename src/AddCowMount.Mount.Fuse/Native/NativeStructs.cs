@@ -83,6 +83,8 @@ internal struct FuseConnInfo
     [FieldOffset(16)] public uint MaxReadahead;
     [FieldOffset(20)] public uint Capable;
     [FieldOffset(24)] public uint Want;
+    [FieldOffset(28)] public uint MaxBackground;
+    [FieldOffset(32)] public uint CongestionThreshold;
 }
 
 /// <summary>struct fuse_config (128 bytes); init may change it before the first request.</summary>
