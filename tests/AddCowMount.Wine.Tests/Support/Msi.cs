@@ -12,13 +12,19 @@ internal static partial class Msi
 
     public static string InstallFolder => Path.Combine(WinePrefix.DriveC, "Program Files", "AddCowMount");
 
-    public static RunResult Install(string msi, string logFolder, params string[] properties) =>
-        WinePrefix.Run(["msiexec", "/i", WinePrefix.ToWindows(msi), "/qn", "/l*v", WinePrefix.ToWindows(Path.Combine(logFolder, $"install-{Guid.NewGuid():N}.log")), .. properties],
-            timeout: TimeSpan.FromMinutes(4));
+    public static RunResult Install(string msi, string logFolder, params string[] properties)
+    {
+        string log = Path.Combine(logFolder, $"install-{Guid.NewGuid():N}.log");
+        return WinePrefix.Run(["msiexec", "/i", WinePrefix.ToWindows(msi), "/qn", "/l*v", WinePrefix.ToWindows(log), .. properties],
+            timeout: TimeSpan.FromMinutes(4), logFile: log);
+    }
 
-    public static RunResult Uninstall(string msi, string logFolder) =>
-        WinePrefix.Run(["msiexec", "/x", WinePrefix.ToWindows(msi), "/qn", "/l*v", WinePrefix.ToWindows(Path.Combine(logFolder, $"uninstall-{Guid.NewGuid():N}.log"))],
-            timeout: TimeSpan.FromMinutes(4));
+    public static RunResult Uninstall(string msi, string logFolder)
+    {
+        string log = Path.Combine(logFolder, $"uninstall-{Guid.NewGuid():N}.log");
+        return WinePrefix.Run(["msiexec", "/x", WinePrefix.ToWindows(msi), "/qn", "/l*v", WinePrefix.ToWindows(log)],
+            timeout: TimeSpan.FromMinutes(4), logFile: log);
+    }
 
     /// <summary>Registers a Dokan2 service the way Dokany's installer does (the MSI looks for its ImagePath).</summary>
     public static void CreateDokanService()

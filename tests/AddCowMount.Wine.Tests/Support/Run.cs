@@ -7,7 +7,14 @@ public sealed record RunResult(string CommandLine, int ExitCode, byte[] OutputBy
 {
     public string Output => new ProcessResult(CommandLine, ExitCode, OutputBytes, Error).Output;
 
-    public string Describe() => new ProcessResult(CommandLine, ExitCode, OutputBytes, Error).Describe();
+    /// <summary>How long the program ran, from start to its end (streams read); zero when not measured.</summary>
+    public TimeSpan Elapsed { get; init; }
+
+    /// <summary>Set when this is a second launch because Wine did not start the first (<see cref="WineLaunch"/>): what the first left.</summary>
+    public string? FirstLaunch { get; init; }
+
+    public string Describe() =>
+        new ProcessResult(CommandLine, ExitCode, OutputBytes, Error).Describe() + (FirstLaunch is null ? string.Empty : $"\n--- launched a second time ---\n{FirstLaunch}");
 
     /// <summary>
     /// The program's own stderr lines: Wine's loader writes its diagnostics to the same stream, each starting with
@@ -35,8 +42,9 @@ internal static class Run
     public static RunResult Program(string file, IEnumerable<string> arguments, IReadOnlyDictionary<string, string>? environment = null,
         string? workingDirectory = null, TimeSpan? timeout = null)
     {
+        var clock = Stopwatch.StartNew();
         ProcessResult result = ProcessRunner.Run(file, arguments, environment, timeout ?? TimeSpan.FromSeconds(120), workingDirectory);
-        return new RunResult(result.CommandLine, result.ExitCode, result.OutputBytes, result.Error);
+        return new RunResult(result.CommandLine, result.ExitCode, result.OutputBytes, result.Error) { Elapsed = clock.Elapsed };
     }
 
     /// <summary>Starts a program with stdin, stdout and stderr redirected; the caller talks to it and ends it.</summary>

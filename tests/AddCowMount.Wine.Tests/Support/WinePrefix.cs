@@ -4,7 +4,7 @@ namespace AddCowMount.Wine.Tests.Support;
 
 /// <summary>
 /// One fresh WINEPREFIX for the whole test run (a first wineboot takes seconds, so tests share it), removed at the
-/// end with every Wine process of it. Every Windows program of the tier starts through <see cref="Run(IEnumerable{string}, string?, TimeSpan?, IReadOnlyDictionary{string, string?}?)"/>.
+/// end with every Wine process of it. Every Windows program of the tier starts through <see cref="Run(IEnumerable{string}, string?, TimeSpan?, IReadOnlyDictionary{string, string}?, string?)"/>.
 /// </summary>
 [TestClass]
 public static class WinePrefix
@@ -72,7 +72,7 @@ public static class WinePrefix
         // A persistent wineserver (until TearDown's -k) with its services stays up between the many short runs,
         // instead of starting again for each.
         Support.Run.Program("wineserver", ["-p"], Environment(), timeout: TimeSpan.FromSeconds(60));
-        Support.Run.Program("wine", ["wineboot", "-i"], Environment(), timeout: TimeSpan.FromSeconds(180)).Succeeded();
+        Run(["wineboot", "-i"], timeout: TimeSpan.FromSeconds(180)).Succeeded();
 
         // No crash debugger: a Windows program that dies must end with a failing exit code, not hand over to winedbg
         // (which made a crashed addcow.exe exit 0).
@@ -98,9 +98,19 @@ public static class WinePrefix
         }
     }
 
-    /// <summary>Runs a Windows program (or a Wine built-in such as msiexec, reg, cmd) in the prefix.</summary>
-    public static RunResult Run(IEnumerable<string> arguments, string? workingDirectory = null, TimeSpan? timeout = null, IReadOnlyDictionary<string, string>? environment = null) =>
-        Support.Run.Program("wine", arguments, Environment(environment), workingDirectory, timeout);
+    /// <summary>
+    /// Runs a Windows program (or a Wine built-in such as msiexec, reg, cmd) in the prefix, once more when Wine did
+    /// not start it (<see cref="WineLaunch.DidNotStart"/>; the retry is reported). <paramref name="logFile"/> is a
+    /// Linux path the program writes as soon as it runs (msiexec's /l*v log): when it exists, the program ran.
+    /// </summary>
+    public static RunResult Run(IEnumerable<string> arguments, string? workingDirectory = null, TimeSpan? timeout = null,
+        IReadOnlyDictionary<string, string>? environment = null, string? logFile = null)
+    {
+        string[] args = [.. arguments];
+        return WineLaunch.RetryingOnce(
+            () => new WineLaunch(Support.Run.Program("wine", args, Environment(environment), workingDirectory, timeout), logFile is not null && File.Exists(logFile)),
+            WineLaunch.Report);
+    }
 
     /// <summary>Waits until every process of the prefix has ended (msiexec leaves its service running a little).</summary>
     public static void WaitIdle() => Support.Run.Program("wineserver", ["-w"], Environment(), timeout: TimeSpan.FromSeconds(120));
