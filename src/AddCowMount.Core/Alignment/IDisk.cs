@@ -1,3 +1,5 @@
+using AddCowMount.Core.Storage;
+
 namespace AddCowMount.Core.Alignment;
 
 /// <summary>
@@ -14,6 +16,17 @@ public interface IDisk : IDisposable
 
     /// <summary>Reads exactly <c>buffer.Length</c> bytes at <paramref name="offset"/>; the range must lie inside the disk.</summary>
     void Read(long offset, Span<byte> buffer);
+
+    /// <summary>
+    /// Where the <paramref name="length"/> bytes at <paramref name="offset"/> lie whole in one file that cannot change while
+    /// the disk is open, for a reader to take them from there (<see cref="FileRange"/>); false when they do not, and by
+    /// default. It reads nothing, and a read of the range gives the same bytes.
+    /// </summary>
+    bool TryMapUnchanging(long offset, int length, out FileRange range)
+    {
+        range = default;
+        return false;
+    }
 
     /// <summary>Writes all of <paramref name="data"/> at <paramref name="offset"/>; the range must lie inside the disk.</summary>
     void Write(long offset, ReadOnlySpan<byte> data);

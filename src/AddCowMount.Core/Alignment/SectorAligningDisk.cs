@@ -1,6 +1,7 @@
 using System.Buffers;
 using AddCowMount.Core.Engine;
 using AddCowMount.Core.Format;
+using AddCowMount.Core.Storage;
 
 namespace AddCowMount.Core.Alignment;
 
@@ -86,6 +87,32 @@ public sealed class SectorAligningDisk : IDisk
             _device.ReadSectors((offset + done) / Sector, sector);
             sector[..(buffer.Length - done)].CopyTo(buffer[done..]);
         }
+    }
+
+    /// <summary>
+    /// Any byte range whose sectors the device maps to one file range (which holds them in order, so the bytes sit at the
+    /// same distance from its start); never with copy-on-read (a read then writes the image file). No range lock is
+    /// taken: the answer is a file nothing writes, so a read from it later equals a read under the lock now (see
+    /// <see cref="AddCowImage.TryMapUnchanging"/>).
+    /// </summary>
+    public bool TryMapUnchanging(long offset, int length, out FileRange range)
+    {
+        range = default;
+        if (CopyOnRead || length <= 0 || offset < 0 || offset > Length - length)
+        {
+            return false;
+        }
+
+        long first = offset / Sector;
+        long end = (offset + length + Sector - 1) / Sector;
+        long sectorBytes = (end - first) * Sector;
+        if (sectorBytes > int.MaxValue || !_device.TryMapUnchanging(first, (int)sectorBytes, out FileRange sectors))
+        {
+            return false;
+        }
+
+        range = sectors with { Offset = sectors.Offset + (offset - (first * Sector)), Length = length };
+        return true;
     }
 
     public void Write(long offset, ReadOnlySpan<byte> data)

@@ -86,6 +86,37 @@ public sealed partial class AddCowImage : ISectorDevice
         }
     }
 
+    /// <summary>
+    /// Sectors all unallocated are the backing file's (if it holds them all); sectors all allocated are the image file's,
+    /// but only when this image is open read-only: a writable image file changes under later writes. The bitmap is read
+    /// once, without the range lock: a write that sets a bit after this looks has written its data to the image file
+    /// and left the backing file as it was, so the answer stays a read from before that write.
+    /// </summary>
+    public bool TryMapUnchanging(long sector, int byteCount, out FileRange range)
+    {
+        range = default;
+        long count = byteCount / ISectorDevice.SectorSize;
+        if (_disposed != 0 || byteCount <= 0 || byteCount % ISectorDevice.SectorSize != 0 || sector < 0 || sector > SectorCount - count
+            || _bitmap.Run(sector, count, out bool allocated) < count)
+        {
+            return false;
+        }
+
+        if (!allocated)
+        {
+            return _backing is { } backing && sector <= backing.SectorCount - count && backing.TryMapUnchanging(sector, byteCount, out range);
+        }
+
+        long offset = sector * ISectorDevice.SectorSize;
+        if (IsWritable || _imageFile.UnchangingHandle is not { } handle || offset > _imageFile.Length - byteCount)
+        {
+            return false;
+        }
+
+        range = new FileRange(handle, offset, byteCount);
+        return true;
+    }
+
     public void WriteSectors(long sector, ReadOnlySpan<byte> data)
     {
         ThrowIfReadOnly();

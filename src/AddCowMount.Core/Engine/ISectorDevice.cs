@@ -1,3 +1,5 @@
+using AddCowMount.Core.Storage;
+
 namespace AddCowMount.Core.Engine;
 
 /// <summary>
@@ -26,6 +28,17 @@ public interface ISectorDevice : IDisposable
     ISectorDevice? Backing { get; }
 
     void ReadSectors(long sector, Span<byte> buffer);
+
+    /// <summary>
+    /// Where the <paramref name="byteCount"/> bytes from <paramref name="sector"/> lie whole, in one file that cannot
+    /// change while the disk is open (<see cref="FileRange"/>), so a reader may take them from there; false when they do
+    /// not (a mix of layers, zeros past a layer's end, a file that is written), and by default. It reads nothing.
+    /// </summary>
+    bool TryMapUnchanging(long sector, int byteCount, out FileRange range)
+    {
+        range = default;
+        return false;
+    }
 
     void WriteSectors(long sector, ReadOnlySpan<byte> data);
 

@@ -33,6 +33,19 @@ public sealed class RawImage : ISectorDevice
         buffer[read..].Clear();
     }
 
+    public bool TryMapUnchanging(long sector, int byteCount, out FileRange range)
+    {
+        long offset = sector * ISectorDevice.SectorSize;
+        range = default;
+        if (_file.UnchangingHandle is not { } handle || byteCount <= 0 || offset < 0 || offset > Length - byteCount)
+        {
+            return false; // past the file's end the sectors read as zeros, which no file range holds
+        }
+
+        range = new FileRange(handle, offset, byteCount);
+        return true;
+    }
+
     public void WriteSectors(long sector, ReadOnlySpan<byte> data)
     {
         ThrowIfReadOnly();

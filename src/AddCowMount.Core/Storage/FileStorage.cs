@@ -51,7 +51,8 @@ public sealed class FileStorage : IStorageProvider
                 $"{path}: in use by another process{LockHolders.Describe(path)}", ex);
         }
 
-        return new RandomAccessFile(path, handle, writable, _directLargeIo);
+        // Unchanging: read-only under a lock that keeps writers out (an unlocked look, -U, may see the file change).
+        return new RandomAccessFile(path, handle, writable, _directLargeIo, unchanging: !writable && lockMode != StorageLock.None);
     }
 
     /// <summary>
@@ -71,7 +72,7 @@ public sealed class FileStorage : IStorageProvider
     public IStorageFile CreateNew(string path)
     {
         SafeFileHandle handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
-        return new RandomAccessFile(path, handle, writable: true, _directLargeIo);
+        return new RandomAccessFile(path, handle, writable: true, _directLargeIo, unchanging: false);
     }
 
     public bool Exists(string path) => File.Exists(path);
@@ -168,6 +169,7 @@ public sealed class FileStorage : IStorageProvider
         private readonly SafeFileHandle _handle;
         private readonly DirectIo? _direct;
         private readonly WriteBehind? _writeBehind;
+        private readonly bool _unchanging;
 
         /// <summary>
         /// The largest piece a buffered write is issued in. The page cache sizes a new folio by the write that creates it
@@ -179,8 +181,9 @@ public sealed class FileStorage : IStorageProvider
         /// </summary>
         internal const int BufferedWriteChunk = 128 * 1024;
 
-        public RandomAccessFile(string path, SafeFileHandle handle, bool writable, bool directLargeIo)
+        public RandomAccessFile(string path, SafeFileHandle handle, bool writable, bool directLargeIo, bool unchanging)
         {
+            _unchanging = unchanging;
             Path = path;
             _handle = handle;
             CanWrite = writable;
@@ -235,6 +238,8 @@ public sealed class FileStorage : IStorageProvider
         public void Flush() => FlushStrict(_handle, Path);
 
         public long NextDataOffset(long offset) => SparseFiles.NextData(_handle, offset);
+
+        public SafeFileHandle? UnchangingHandle => _unchanging ? _handle : null;
 
         public void Dispose()
         {

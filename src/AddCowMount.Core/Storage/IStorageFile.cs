@@ -1,3 +1,5 @@
+using Microsoft.Win32.SafeHandles;
+
 namespace AddCowMount.Core.Storage;
 
 /// <summary>How an open file is shared with other openers (QEMU's image locking).</summary>
@@ -41,6 +43,12 @@ public interface IStorageFile : IDisposable
     /// correct, and is the default.
     /// </summary>
     long NextDataOffset(long offset) => offset;
+
+    /// <summary>
+    /// The open file's handle when nothing can change its content while it is open (opened read-only, its lock keeping
+    /// writers out), so its bytes may be handed on as a <see cref="FileRange"/>; null otherwise, and by default.
+    /// </summary>
+    SafeFileHandle? UnchangingHandle => null;
 }
 
 /// <summary>Opens and manages files for the engine.</summary>

@@ -1,5 +1,6 @@
 using AddCowMount.Core.Alignment;
 using AddCowMount.Core.Format;
+using AddCowMount.Core.Storage;
 
 namespace AddCowMount.Core.Volume;
 
@@ -19,6 +20,13 @@ internal abstract class DiskView(string name)
     /// <summary>Reads <c>buffer.Length</c> bytes at <paramref name="offset"/>; the range lies inside <see cref="Length"/>.</summary>
     public abstract void Read(long offset, Span<byte> buffer);
 
+    /// <summary>Where the range, inside <see cref="Length"/>, lies whole in a file nothing writes (<see cref="IDisk.TryMapUnchanging"/>); false by default.</summary>
+    public virtual bool TryMapUnchanging(long offset, int length, out FileRange range)
+    {
+        range = default;
+        return false;
+    }
+
     /// <summary>Writes all of <paramref name="data"/> or nothing; the range lies inside <see cref="Length"/>.</summary>
     /// <returns>Success, or the refusal; <paramref name="reason"/> says why for the log.</returns>
     public abstract VolumeStatus Write(long offset, ReadOnlySpan<byte> data, out string? reason);
@@ -35,6 +43,8 @@ internal sealed class RawDiskView(string name, IDisk disk) : DiskView(name)
     public override bool ShowsDiskContent => true;
 
     public override void Read(long offset, Span<byte> buffer) => disk.Read(offset, buffer);
+
+    public override bool TryMapUnchanging(long offset, int length, out FileRange range) => disk.TryMapUnchanging(offset, length, out range);
 
     public override VolumeStatus Write(long offset, ReadOnlySpan<byte> data, out string? reason)
     {
@@ -76,6 +86,13 @@ internal sealed class VhdDiskView(string name, IDisk disk, VhdFooter footer) : D
             var footerOffset = (int)(offset + diskCount - _diskLength);
             _footer.AsSpan(footerOffset, buffer.Length - diskCount).CopyTo(buffer[diskCount..]);
         }
+    }
+
+    /// <summary>Ranges of the disk part only: the footer is this view's own bytes.</summary>
+    public override bool TryMapUnchanging(long offset, int length, out FileRange range)
+    {
+        range = default;
+        return offset <= _diskLength - length && disk.TryMapUnchanging(offset, length, out range);
     }
 
     public override VolumeStatus Write(long offset, ReadOnlySpan<byte> data, out string? reason)

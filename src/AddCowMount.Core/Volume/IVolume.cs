@@ -1,3 +1,5 @@
+using AddCowMount.Core.Storage;
+
 namespace AddCowMount.Core.Volume;
 
 /// <summary>Outcome of a volume operation; adapters map it to NTSTATUS (Dokan) or -errno (FUSE) through one table.</summary>
@@ -115,6 +117,17 @@ public interface IVolumeHandle : IDisposable
     VolumeAccess Access { get; }
 
     VolumeStatus Read(long offset, Span<byte> buffer, out int bytesRead);
+
+    /// <summary>
+    /// Where the <paramref name="length"/> bytes at <paramref name="offset"/> lie whole in one file nothing writes while
+    /// the volume is open, so a mount layer may have the kernel copy them from there (<see cref="FileRange"/>) instead of
+    /// calling <see cref="Read"/>; false whenever they do not (or the handle may not read), and by default.
+    /// </summary>
+    bool TryMapRead(long offset, int length, out FileRange range)
+    {
+        range = default;
+        return false;
+    }
 
     VolumeStatus Write(long offset, ReadOnlySpan<byte> data, out int bytesWritten);
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using AddCowMount.Core.Alignment;
 using AddCowMount.Core.Format;
+using AddCowMount.Core.Storage;
 
 namespace AddCowMount.Core.Volume;
 
@@ -47,6 +48,14 @@ internal sealed class VhdxDiskView(string name, IDisk disk, VhdxLayout layout, V
         {
             buffer[(int)(padStart - offset)..].Clear();
         }
+    }
+
+    /// <summary>Ranges of the payload only: headers, metadata and the BAT are this view's own bytes, the padding zeros.</summary>
+    public override bool TryMapUnchanging(long offset, int length, out FileRange range)
+    {
+        range = default;
+        return offset >= Layout.PayloadOffset && offset <= Layout.PayloadEnd - length
+            && disk.TryMapUnchanging(offset - Layout.PayloadOffset, length, out range);
     }
 
     public override VolumeStatus Write(long offset, ReadOnlySpan<byte> data, out string? reason)

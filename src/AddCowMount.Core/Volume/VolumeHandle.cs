@@ -1,3 +1,5 @@
+using AddCowMount.Core.Storage;
+
 namespace AddCowMount.Core.Volume;
 
 /// <summary>
@@ -23,6 +25,12 @@ internal sealed class VolumeHandle(VolumeModel model, VolumeModel.Entry entry, V
         }
 
         return model.Read(entry, Access, offset, buffer, out bytesRead);
+    }
+
+    public bool TryMapRead(long offset, int length, out FileRange range)
+    {
+        range = default;
+        return !IsDisposed && model.TryMapRead(entry, Access, offset, length, out range);
     }
 
     public VolumeStatus Write(long offset, ReadOnlySpan<byte> data, out int bytesWritten)

@@ -1,3 +1,4 @@
+using AddCowMount.Core.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace AddCowMount.Core.Volume;
@@ -76,6 +77,25 @@ public sealed partial class VolumeModel
 
         bytesRead = count;
         return VolumeStatus.Success;
+    }
+
+    /// <summary>The view's answer for a range inside it (<see cref="DiskView.TryMapUnchanging"/>); false for anything <see cref="Read"/> would refuse or cut short.</summary>
+    internal bool TryMapRead(Entry entry, VolumeAccess access, long offset, int length, out FileRange range)
+    {
+        range = default;
+        if (entry.View is not { } view || !access.HasFlag(VolumeAccess.Read) || length <= 0 || offset < 0 || offset > view.Length - length)
+        {
+            return false;
+        }
+
+        try
+        {
+            return view.TryMapUnchanging(offset, length, out range);
+        }
+        catch (ObjectDisposedException)
+        {
+            return false; // the disk is closing: Read reports it
+        }
     }
 
     internal VolumeStatus Write(Entry entry, VolumeAccess access, long offset, ReadOnlySpan<byte> data, out int bytesWritten)
