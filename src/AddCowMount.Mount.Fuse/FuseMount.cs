@@ -52,15 +52,15 @@ public sealed partial class FuseMount : IDisposable
     private Exception? _loopException;
 
     public FuseMount(ILogger<FuseMount>? logger = null)
-        : this(logger, FuseSessionLoop.Run)
+        : this(logger, null)
     {
     }
 
     /// <summary>Tests pass their own <paramref name="runLoop"/> (fuse, worker threads) -> result in place of <see cref="FuseSessionLoop.Run"/>.</summary>
-    internal FuseMount(ILogger<FuseMount>? logger, Func<IntPtr, int, int> runLoop)
+    internal FuseMount(ILogger<FuseMount>? logger, Func<IntPtr, int, int>? runLoop)
     {
         _logger = logger ?? NullLogger<FuseMount>.Instance;
-        _runLoop = runLoop;
+        _runLoop = runLoop ?? RunSessionLoop;
     }
 
     /// <summary>The absolute mount point once started.</summary>
@@ -238,6 +238,13 @@ public sealed partial class FuseMount : IDisposable
         {
             LibFuse.OptFreeArgs(&args);
         }
+    }
+
+    /// <summary>Our request loop, with the adapter's mapped reads (an adapter exists whenever the loop runs).</summary>
+    private unsafe int RunSessionLoop(IntPtr fuse, int threads)
+    {
+        FuseVolumeAdapter? adapter = _adapter;
+        return FuseSessionLoop.Run(fuse, threads, adapter is null ? null : adapter.TryMapRead);
     }
 
     private void RunLoop()

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using AddCowMount.Core.Storage;
 using AddCowMount.Core.Volume;
 using Microsoft.Extensions.Logging;
 
@@ -36,9 +37,11 @@ internal sealed partial class FuseVolumeAdapter : IDisposable
     private readonly uint _gid;
     private readonly ConcurrentDictionary<ulong, IVolumeHandle> _handles = new();
     private readonly TaskCompletionSource _initialized = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly MappedFileRanges _mappedFiles = new();
     private long _nextHandle;
     private long _largestRead;
     private long _largestWrite;
+    private long _mappedReads;
     private int _destroyed;
 
     public FuseVolumeAdapter(IVolume volume, FuseMountOptions options, uint uid, uint gid, ILogger logger)
@@ -70,6 +73,16 @@ internal sealed partial class FuseVolumeAdapter : IDisposable
     public long LargestWrite => Interlocked.Read(ref _largestWrite);
 
     public int OpenHandleCount => _handles.Count;
+
+    /// <summary>Reads answered from a file mapping (<see cref="TryMapRead"/>) rather than read into memory.</summary>
+    public long MappedReads => Interlocked.Read(ref _mappedReads);
+
+    /// <summary>
+    /// The smallest read answered from a mapping. Below it the second copy costs little, and a fault on a page the cache
+    /// does not hold reads around it (the device's readahead window), where a 4 KiB pread at a random offset reads
+    /// that page alone.
+    /// </summary>
+    internal const int MappedReadMinimum = 64 * 1024;
 
     public void OnInit(uint protocolMajor, uint protocolMinor, uint maxWrite, uint maxRead, uint maxBackground)
     {
@@ -277,6 +290,27 @@ internal sealed partial class FuseVolumeAdapter : IDisposable
         return TraceIo("read", offset, buffer.Length, total);
     }
 
+    /// <summary>
+    /// A read answered whole by one range of a file nothing writes (<see cref="IVolumeHandle.TryMapRead"/>: the golden
+    /// base under an overlay), as the address of that range in a read-only mapping of the file, for the loop to reply
+    /// from (<see cref="Native.FuseSessionLoop"/>): the kernel then copies the page-cache pages once, into the client's
+    /// buffer. Only reads of <see cref="MappedReadMinimum"/> or more; false sends the request to <see cref="Read"/>.
+    /// </summary>
+    public unsafe bool TryMapRead(ulong handle, long offset, int length, out byte* data)
+    {
+        data = null;
+        if (length < MappedReadMinimum || offset < 0 || !_handles.TryGetValue(handle, out IVolumeHandle? volumeHandle)
+            || !volumeHandle.TryMapRead(offset, length, out FileRange range) || !_mappedFiles.TryGetPointer(range, out data))
+        {
+            return false;
+        }
+
+        RecordLargest(ref _largestRead, length);
+        Interlocked.Increment(ref _mappedReads);
+        TraceIo("read (mapped)", offset, length, length);
+        return true;
+    }
+
     /// <summary>Writes all of <paramref name="data"/>; returns the byte count or -errno.</summary>
     public int Write(ulong handle, long offset, ReadOnlySpan<byte> data)
     {
@@ -383,6 +417,8 @@ internal sealed partial class FuseVolumeAdapter : IDisposable
                 volumeHandle.Dispose();
             }
         }
+
+        _mappedFiles.Dispose();
     }
 
     internal FuseAttributes ToAttributes(VolumeNode node) =>
