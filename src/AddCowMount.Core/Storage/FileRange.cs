@@ -4,7 +4,7 @@ namespace AddCowMount.Core.Storage;
 
 /// <summary>
 /// Bytes of an open file that answer a read of the disk exactly as they are: the file, where in it, and how many. A
-/// mount layer may hand such a range to the kernel to copy (FUSE splices it into the reply) instead of reading it
+/// mount layer may hand such a range to the kernel to copy (the FUSE loop writes its reply from a mapping of the file: MappedFileRanges) instead of reading it
 /// into memory first.
 /// <para>
 /// Only a file that cannot change while the disk is open gives out ranges (<see cref="IStorageFile.UnchangingHandle"/>):
